@@ -1,0 +1,102 @@
+// Starts a master and N nodes as child processes of this one, on free loopback ports, with their
+// data and logs in one directory. Used by `catena demo` (and `catena bench --local`).
+
+import { mkdirSync, openSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { fetchCluster } from "../client/client.ts";
+import { selfCommand } from "./common.ts";
+
+export interface LocalCluster {
+  dir: string;
+  masterUrl: string;
+  processes: { name: string; proc: Subprocess }[];
+  stop(): Promise<void>;
+}
+
+export interface LocalClusterOptions {
+  dir: string;
+  nodes?: number;
+  sync?: "always" | "interval" | "none";
+}
+
+export function freePort(): number {
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop(true);
+  return port;
+}
+
+const NODE_NAMES = ["head", "middle", "tail"];
+
+export async function startLocalCluster(opts: LocalClusterOptions): Promise<LocalCluster> {
+  const count = opts.nodes ?? 3;
+  mkdirSync(opts.dir, { recursive: true });
+  const masterPort = freePort();
+  const masterUrl = `http://127.0.0.1:${masterPort}`;
+  writeFileSync(join(opts.dir, "master.toml"), `[master]\nserver_addr = "127.0.0.1:${masterPort}"\nstate_dir = "${join(opts.dir, "master")}"\nreplication_factor = ${count}\n`);
+  const processes: LocalCluster["processes"] = [];
+  const spawn = (name: string, args: string[]) => {
+    const logFile = openSync(join(opts.dir, `${name}.log`), "a");
+    const proc = Bun.spawn([...selfCommand(), ...args], { stdin: "ignore", stdout: logFile, stderr: logFile, cwd: opts.dir });
+    processes.push({ name, proc });
+    return proc;
+  };
+  const cluster: LocalCluster = { dir: opts.dir, masterUrl, processes, stop: () => stopAll(processes) };
+  try {
+    spawn("master", ["master", "--config", join(opts.dir, "master.toml")]);
+    await waitFor(async () => (await fetch(`${masterUrl}/health`)).ok, 10_000, "the master did not start");
+    for (let i = 0; i < count; i++) {
+      const name = NODE_NAMES[i] ?? `node${i + 1}`;
+      const file = join(opts.dir, `${name}.toml`);
+      writeFileSync(file, nodeConfig(name, join(opts.dir, name), masterPort, opts.sync ?? "always"));
+      spawn(name, ["node", "--config", file]);
+      await waitFor(async () => (await fetchCluster(masterUrl)).chains[0].members.includes(name), 15_000, `node ${name} did not join`);
+    }
+    await waitFor(async () => (await fetchCluster(masterUrl)).nodes.every((n) => n.commitEnd !== null), 10_000, "the chain did not form");
+  } catch (e) {
+    await cluster.stop();
+    throw e;
+  }
+  return cluster;
+}
+
+function nodeConfig(id: string, dir: string, masterPort: number, sync: string): string {
+  return `[node]
+id = "${id}"
+[log]
+dir = "${dir}"
+sync = "${sync}"
+[frontend]
+server_addr = "127.0.0.1:0"
+[replication]
+server_addr = "127.0.0.1:0"
+[admin]
+server_addr = "127.0.0.1:0"
+[management]
+management_server_addr = "127.0.0.1:${masterPort}"
+`;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not up yet
+    }
+    await Bun.sleep(50);
+  }
+  throw new Error(`${what} within ${timeoutMs / 1000} s`);
+}
+
+/** SIGTERM to every child, then SIGKILL to any still running after 5 s. Nodes stop before the master. */
+async function stopAll(processes: { name: string; proc: Subprocess }[]): Promise<void> {
+  for (const { proc } of [...processes].reverse()) {
+    if (proc.exitCode !== null || proc.signalCode !== null) continue;
+    proc.kill("SIGTERM");
+    const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(5000).then(() => false)]);
+    if (!exited) proc.kill("SIGKILL");
+  }
+}

@@ -1,0 +1,66 @@
+// `catena cli`: an interactive prompt over the client library.
+
+import { CatenaClient, type Subscription } from "../client/client.ts";
+import { CatenaError } from "../protocol/errors.ts";
+import type { Parsed } from "./args.ts";
+import { masterUrl } from "./common.ts";
+import { formatEntry } from "./data.ts";
+
+const HELP = `commands:
+  append TEXT        append TEXT as one entry and print its offset
+  latest             print the first offset, the commit end and the tail's log end
+  read FROM [LIMIT]  print committed entries from offset FROM (default limit 20)
+  tail [FROM]        follow new entries (from FROM, default the commit end); "stop" ends it
+  stop               stop following
+  help               this text
+  quit               leave`;
+
+export async function runInteractive(p: Parsed): Promise<number> {
+  const client = await CatenaClient.connect({ master: masterUrl(p, "cli") });
+  let following: Subscription | null = null;
+  console.log(`connected to chain ${client.chainId}; type "help" for commands`);
+  process.stdout.write("catena> ");
+  for await (const raw of console) {
+    const line = raw.trim();
+    const [cmd, ...rest] = line.split(/\s+/);
+    try {
+      if (cmd === "quit" || cmd === "exit") break;
+      else if (cmd === "" || cmd === undefined) {
+        // nothing
+      } else if (cmd === "help") console.log(HELP);
+      else if (cmd === "append") {
+        const text = line.slice(cmd.length).trim();
+        if (!text) console.log("usage: append TEXT");
+        else console.log(`appended at offset ${await client.append(text)}`);
+      } else if (cmd === "latest") {
+        const l = await client.latest();
+        console.log(`start ${l.startOffset}  commit end ${l.commitEnd}  tail log end ${l.logEnd}`);
+      } else if (cmd === "read") {
+        const from = Number(rest[0]);
+        const limit = rest[1] === undefined ? 20 : Number(rest[1]);
+        if (!Number.isSafeInteger(from) || from < 0 || !Number.isSafeInteger(limit) || limit < 1) console.log("usage: read FROM [LIMIT]");
+        else {
+          const page = await client.read(from, { maxEntries: limit });
+          for (const e of page.entries) console.log(formatEntry(e, false));
+          console.log(`(${page.entries.length} entries; commit end ${page.commitEnd})`);
+        }
+      } else if (cmd === "tail") {
+        following?.close();
+        const from = rest[0] === undefined ? (await client.latest()).commitEnd : Number(rest[0]);
+        following = client.subscribe(from, (entries) => {
+          for (const e of entries) console.log(formatEntry(e, false));
+        }, (err) => console.log(`tail stopped: ${err.message}`));
+        console.log(`following from offset ${from}; "stop" to end`);
+      } else if (cmd === "stop") {
+        following?.close();
+        following = null;
+      } else console.log(`unknown command "${cmd}"; type "help"`);
+    } catch (e) {
+      console.log(`error: ${e instanceof CatenaError ? e.message : (e as Error).message}`);
+    }
+    process.stdout.write("catena> ");
+  }
+  following?.close();
+  client.close();
+  return 0;
+}

@@ -1,0 +1,129 @@
+// catena: one executable, every role. The only place that reads argv or ends the process.
+
+import { ConfigError } from "../config/index.ts";
+import { CatenaError } from "../protocol/errors.ts";
+import { UsageError, parseArgs, type FlagSpec, type Parsed } from "./args.ts";
+import { runAppend, runLatest, runRead, runTail } from "./data.ts";
+import { runDemo } from "./demo.ts";
+import { runInteractive } from "./interactive.ts";
+import { runMaster, runNode } from "./servers.ts";
+import { runStatus } from "./status.ts";
+
+interface Command {
+  summary: string;
+  usage: string;
+  flags: FlagSpec;
+  run(p: Parsed): Promise<number>;
+}
+
+const MASTER_FLAG = "  --master URL      the master's HTTP address (default: $CATENA_MASTER, else config/master.toml)";
+
+const COMMANDS: Record<string, Command> = {
+  master: {
+    summary: "run the master (membership, epochs, the cluster API)",
+    usage: "catena master --config FILE\n\n  --config FILE     master config (TOML), e.g. config/master.toml",
+    flags: { values: ["config"] },
+    run: runMaster,
+  },
+  node: {
+    summary: "run a storage node",
+    usage: "catena node --config FILE\n\n  --config FILE     node config (TOML), e.g. config/head.toml",
+    flags: { values: ["config"] },
+    run: runNode,
+  },
+  append: {
+    summary: "append entries (arguments, or one per line of stdin)",
+    usage: `catena append [--json] [PAYLOAD...]\n\nWith no PAYLOAD, appends each line of stdin as one entry. Prints one line per\nacknowledged entry: "OFFSET<tab>PAYLOAD", or with --json {"offset":N,"payload":"..."}.\n\n  --json            print JSON lines\n${MASTER_FLAG}`,
+    flags: { values: ["master"], booleans: ["json"] },
+    run: runAppend,
+  },
+  read: {
+    summary: "print committed entries from an offset",
+    usage: `catena read --from N [--limit K] [--json]\n\n  --from N          first offset to print\n  --limit K         print at most K entries (default: all committed)\n  --json            print JSON lines {"offset":N,"payload":"..."}\n${MASTER_FLAG}`,
+    flags: { values: ["master", "from", "limit"], booleans: ["json"] },
+    run: runRead,
+  },
+  tail: {
+    summary: "follow new entries until Ctrl-C",
+    usage: `catena tail [--from N] [--json]\n\n  --from N          start at offset N (default: the commit end)\n  --json            print JSON lines\n${MASTER_FLAG}`,
+    flags: { values: ["master", "from"], booleans: ["json"] },
+    run: runTail,
+  },
+  latest: {
+    summary: "print the first offset, the commit end and the tail's log end",
+    usage: `catena latest [--json]\n\n  --json            print JSON\n${MASTER_FLAG}`,
+    flags: { values: ["master"], booleans: ["json"] },
+    run: runLatest,
+  },
+  status: {
+    summary: "show the chains and nodes as the master sees them",
+    usage: `catena status [--json]\n\n  --json            print the master's /v1/cluster document\n${MASTER_FLAG}`,
+    flags: { values: ["master"], booleans: ["json"] },
+    run: runStatus,
+  },
+  cli: {
+    summary: "an interactive prompt: append, latest, read, tail, help, quit",
+    usage: `catena cli\n\n${MASTER_FLAG}`,
+    flags: { values: ["master"] },
+    run: runInteractive,
+  },
+  demo: {
+    summary: "start a master and three nodes on this machine",
+    usage: "catena demo [--dir DIR] [--no-tui]\n\n  --dir DIR         keep data and logs in DIR (default: a temporary directory, removed at exit)\n  --no-tui          print status lines instead of the terminal UI",
+    flags: { values: ["dir"], booleans: ["no-tui"] },
+    run: runDemo,
+  },
+};
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const list = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`).join("\n");
+  return `catena — chain replication: a replicated, durable, linearizable log
+
+usage: catena <command> [options]
+
+commands:
+${list}
+
+"catena <command> --help" describes a command's options.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(mainHelp());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "version") {
+    console.log("catena 0.1.0");
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command "${name}"; see catena --help`);
+  const parsed = parseArgs(rest, command.flags, name);
+  if (parsed.flags.get("help")) {
+    console.log(`usage: ${command.usage}`);
+    return 0;
+  }
+  if (!["append"].includes(name) && parsed.positionals.length > 0 && name !== "cli") {
+    throw new UsageError(`${name}: unexpected argument "${parsed.positionals[0]}"; see catena ${name} --help`);
+  }
+  return command.run(parsed);
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof UsageError || e instanceof ConfigError) {
+    console.error(`catena: ${e.message}`);
+    process.exitCode = 2;
+  } else if (e instanceof CatenaError) {
+    console.error(`catena: ${e.message}`);
+    process.exitCode = 1;
+  } else {
+    console.error(`catena: ${(e as Error)?.message ?? String(e)}`);
+    process.exitCode = 1;
+  }
+}
+// Servers and followers return only when told to stop; leave nothing running behind.
+process.exit(process.exitCode ?? 0);

@@ -1,0 +1,27 @@
+// `catena status`: the master's view of the cluster.
+
+import { fetchCluster, type ClusterDocument } from "../client/client.ts";
+import { boolFlag, type Parsed } from "./args.ts";
+import { masterUrl } from "./common.ts";
+
+export function formatCluster(doc: ClusterDocument): string {
+  const lines: string[] = [];
+  for (const c of doc.chains) {
+    lines.push(`chain ${c.chainId}  epoch ${c.epoch}  ${c.members.length ? c.members.join(" -> ") : "(no members yet)"}`);
+  }
+  lines.push("");
+  const header = ["NODE", "ROLE", "STATE", "LOG END", "COMMIT", "HEARTBEAT", "CLIENT ADDR"];
+  const rows = doc.nodes.map((n) => [
+    n.id, n.role, n.state, String(n.logEnd ?? "-"), String(n.commitEnd ?? "-"),
+    n.heartbeatAgeMs === null ? "never" : `${n.heartbeatAgeMs} ms ago`, n.clientAddr,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const r of [header, ...rows]) lines.push(r.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd());
+  return lines.join("\n");
+}
+
+export async function runStatus(p: Parsed): Promise<number> {
+  const doc = await fetchCluster(masterUrl(p, "status"));
+  console.log(boolFlag(p, "json") ? JSON.stringify(doc, null, 2) : formatCluster(doc));
+  return 0;
+}

@@ -1,0 +1,130 @@
+// One client connection to a node: HELLO, then requests multiplexed by id. Frames queued in the
+// same turn leave in one socket write (see Connection).
+
+import { parseAddress } from "../config/index.ts";
+import { CatenaError, ErrorCode } from "../protocol/errors.ts";
+import { PROTOCOL_VERSION } from "../protocol/frame.ts";
+import { FrameType, PeerKind, decodeError, decodeHelloOk, encodeHello } from "../protocol/messages.ts";
+import type { Connection } from "../transport/connection.ts";
+import { connect } from "../transport/tcp.ts";
+
+interface Pending {
+  resolve(frame: Uint8Array): void;
+  reject(err: Error): void;
+  sentAt: number;
+}
+
+export interface StreamHandler {
+  frame(frame: Uint8Array): void;
+  error(err: CatenaError): void;
+}
+
+export const CLIENT_FRAME_BYTES_MAX = 64 << 20;
+
+export class NodeConnection {
+  private conn: Connection | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly streams = new Map<number, StreamHandler>();
+  private sweeper: ReturnType<typeof setInterval> | null = null;
+  private closedError: Error | null = null;
+
+  constructor(
+    readonly address: string,
+    private readonly requestTimeoutMs: number,
+  ) {}
+
+  async open(): Promise<void> {
+    const addr = parseAddress(this.address);
+    if (typeof addr === "string") throw new CatenaError(ErrorCode.badFrame, `bad node address ${this.address}: ${addr}`);
+    try {
+      this.conn = await connect(addr, { frameBytesMax: CLIENT_FRAME_BYTES_MAX, queueBytesMax: 256 << 20 }, {
+        frame: (_c, type, id, frame) => this.frame(type, id, frame),
+        malformed: (_c, problem) => this.fail(new CatenaError(ErrorCode.badFrame, `node ${this.address} sent a malformed stream: ${problem}`)),
+        closed: () => this.fail(new CatenaError(ErrorCode.unavailable, `connection to ${this.address} closed`)),
+      });
+    } catch (e) {
+      throw new CatenaError(ErrorCode.unavailable, `cannot connect to node ${this.address}: ${(e as Error).message}`);
+    }
+    this.sweeper = setInterval(() => this.expire(), Math.max(50, Math.min(1000, this.requestTimeoutMs / 4)));
+    this.sweeper.unref?.();
+    const hello = await this.request((id) => encodeHello(id, { version: PROTOCOL_VERSION, kind: PeerKind.client, chainId: 0, epoch: 0, nodeId: "" }));
+    decodeHelloOk(hello);
+  }
+
+  get isOpen(): boolean {
+    return this.conn !== null && this.closedError === null;
+  }
+
+  /** Sends the frame built for a fresh request id; resolves with the reply frame. */
+  request(build: (id: number) => Uint8Array): Promise<Uint8Array> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const id = this.takeId();
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, sentAt: performance.now() });
+      if (!this.conn!.send(build(id))) {
+        this.pending.delete(id);
+        reject(new CatenaError(ErrorCode.overloaded, `too much queued for ${this.address}`));
+      }
+    });
+  }
+
+  /** Opens a stream (subscribe): every frame with its id goes to `handler` until it is closed. */
+  stream(build: (id: number) => Uint8Array, handler: StreamHandler): number {
+    const id = this.takeId();
+    this.streams.set(id, handler);
+    this.conn?.send(build(id));
+    return id;
+  }
+
+  endStream(id: number, farewell?: Uint8Array): void {
+    this.streams.delete(id);
+    if (farewell) this.conn?.send(farewell);
+  }
+
+  close(): void {
+    this.fail(new CatenaError(ErrorCode.unavailable, "client closed"));
+    this.conn?.close();
+  }
+
+  private takeId(): number {
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0xffff_fff0 ? 1 : this.nextId + 1;
+    return id;
+  }
+
+  private frame(type: number, id: number, frame: Uint8Array): void {
+    const stream = this.streams.get(id);
+    if (stream) {
+      if (type === FrameType.error) {
+        this.streams.delete(id);
+        stream.error(decodeError(frame));
+      } else stream.frame(frame);
+      return;
+    }
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    if (type === FrameType.error) p.reject(decodeError(frame));
+    else p.resolve(frame);
+  }
+
+  private expire(): void {
+    const limit = performance.now() - this.requestTimeoutMs;
+    for (const [id, p] of this.pending) {
+      if (p.sentAt > limit) break;
+      this.pending.delete(id);
+      p.reject(new CatenaError(ErrorCode.unavailable, `no answer from ${this.address} within ${this.requestTimeoutMs} ms`));
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.closedError) return;
+    this.closedError = err;
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    for (const s of this.streams.values()) s.error(err instanceof CatenaError ? err : new CatenaError(ErrorCode.unavailable, err.message));
+    this.streams.clear();
+  }
+}

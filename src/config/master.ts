@@ -1,0 +1,69 @@
+// The master's config file: config/master.toml.
+
+import { existsSync } from "node:fs";
+import { type Address, dialableAddress, formatAddress } from "./address.ts";
+import { ConfigError } from "./errors.ts";
+import { deepFreeze, parseToml, readConfigText, resolvePath } from "./file.ts";
+import { DocumentReader, type KnownKeys } from "./schema.ts";
+import { readSized } from "./sized.ts";
+
+export const DEFAULT_MASTER_CONFIG_PATH = "config/master.toml";
+
+export interface MasterConfig {
+  /** The path the config was loaded from, as given. */
+  readonly file: string;
+  /** The HTTP API. */
+  readonly listen: Address;
+  /** Absolute: a relative `master.state_dir` is resolved against the working directory at load time. */
+  readonly stateDir: string;
+  /** `master.state_dir` as written in the file, for messages. */
+  readonly stateDirText: string;
+  readonly replicationFactor: number;
+  readonly heartbeatMs: number;
+  readonly failureTimeoutMs: number;
+}
+
+const MASTER_KEYS: KnownKeys = {
+  master: ["server_addr", "state_dir", "replication_factor", "heartbeat_ms", "failure_timeout_ms"],
+};
+
+export function loadMasterConfig(file: string): MasterConfig {
+  return parseMasterConfig(readConfigText(file), file);
+}
+
+export function parseMasterConfig(text: string, file: string): MasterConfig {
+  const section = new DocumentReader(file, parseToml(text, file), MASTER_KEYS).section("master");
+  const listen = section.requireAddress("server_addr", { allowPortZero: true });
+  const stateDirText = section.requireString("state_dir");
+  if (stateDirText === "") section.fail("state_dir", "must not be empty");
+  const replicationFactor = section.readInteger("replication_factor", { min: 1, max: 16 }) ?? 3;
+  const heartbeatMs = section.readInteger("heartbeat_ms", { min: 10, max: 10_000 }) ?? 100;
+  const failureTimeoutMs = readSized(section, "failure_timeout_ms", {
+    range: { min: 21, max: 600_000 },
+    base: 6 * heartbeatMs,
+    baseText: "6 × master.heartbeat_ms",
+    floors: [{ text: "2 × master.heartbeat_ms + 1", value: 2 * heartbeatMs + 1 }],
+  });
+  return deepFreeze({
+    file,
+    listen,
+    stateDir: resolvePath(stateDirText),
+    stateDirText,
+    replicationFactor,
+    heartbeatMs,
+    failureTimeoutMs,
+  });
+}
+
+/**
+ * The master's URL ("http://host:port") read from a master config file, for the CLI's `--master`
+ * default; undefined when the file does not exist. A wildcard listen host becomes loopback.
+ */
+export function masterUrlFromConfigFile(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const config = loadMasterConfig(file);
+  if (config.listen.port === 0) {
+    throw new ConfigError(file, "master.server_addr", "port 0 picks a free port, so the master's URL is unknown; pass --master");
+  }
+  return `http://${formatAddress(dialableAddress(config.listen))}`;
+}

@@ -1,0 +1,180 @@
+// One segment: a preallocated file `<base>.log` holding records with offsets from `base`, written
+// front to back, and its sparse index. `writePos` is where written data ends; past it the file
+// holds zeros, which is what tells recovery where the records stop.
+
+import fs from "node:fs";
+import { RECORD_HEADER_BYTES, dataView } from "../protocol/record.ts";
+import { INDEX_ENTRY_BYTES, SparseIndex } from "./index-file.ts";
+import { type PreparedFile, indexPath, openReadWrite, readAll, segmentPath, writeAll, writeZeros } from "./files.ts";
+
+export interface SegmentLimits {
+  indexIntervalBytes: number;
+  recordBytesMax: number;
+}
+
+export class Segment {
+  /** Where written records end. */
+  writePos = 0;
+  /** The offset the next record in this segment would get. */
+  endOffset: number;
+  /** Byte position known to be fdatasynced. */
+  syncedPos = 0;
+  index: SparseIndex;
+  /** Entries of `index` already written to the index file. */
+  private indexStored = 0;
+
+  private constructor(
+    readonly dir: string,
+    readonly base: number,
+    readonly fd: number,
+    private readonly indexFd: number,
+    readonly capacity: number,
+    readonly limits: SegmentLimits,
+  ) {
+    this.endOffset = base;
+    this.index = new SparseIndex(limits.indexIntervalBytes);
+  }
+
+  get path(): string {
+    return segmentPath(this.dir, this.base);
+  }
+
+  get indexPath(): string {
+    return indexPath(this.dir, this.base);
+  }
+
+  /** Opens an existing segment file; its size is its capacity. Records are found by a later scan. */
+  static open(dir: string, base: number, limits: SegmentLimits): Segment {
+    const fd = openReadWrite(segmentPath(dir, base));
+    const capacity = fs.fstatSync(fd).size;
+    return new Segment(dir, base, fd, openReadWrite(indexPath(dir, base)), capacity, limits);
+  }
+
+  /**
+   * Gives a preallocated file its segment name. The caller must fsync the directory before it
+   * reports anything in this segment as durable.
+   */
+  static install(dir: string, base: number, prepared: PreparedFile, limits: SegmentLimits): Segment {
+    fs.renameSync(prepared.path, segmentPath(dir, base));
+    const indexFd = openReadWrite(indexPath(dir, base));
+    fs.ftruncateSync(indexFd, 0);
+    const capacity = fs.fstatSync(prepared.fd).size;
+    return new Segment(dir, base, prepared.fd, indexFd, capacity, limits);
+  }
+
+  /** Writes checked records bytes[start, end), `count` of them, at the end of this segment. */
+  append(bytes: Uint8Array, start: number, end: number, count: number): void {
+    const found = this.indexRecords(bytes, start, end, this.writePos, this.endOffset);
+    if (found !== count) {
+      this.index.truncateAt(this.writePos);
+      throw new Error(`log append: ${found} records in the bytes, ${count} announced`);
+    }
+    writeAll(this.fd, bytes, start, end, this.writePos);
+    this.writePos += end - start;
+    this.endOffset += count;
+    this.storeIndex();
+  }
+
+  /**
+   * Offers every record in bytes[start, end) to the index: bytes[start] sits at file position `pos`
+   * and holds offset `offset`. Returns the number of records.
+   */
+  indexRecords(bytes: Uint8Array, start: number, end: number, pos: number, offset: number): number {
+    const dv = dataView(bytes);
+    let at = start;
+    let count = 0;
+    while (at < end) {
+      const total = end - at >= 4 ? dv.getUint32(at, true) : 0;
+      if (total < RECORD_HEADER_BYTES || at + total > end) {
+        throw new Error(`log: malformed record length ${total} at byte ${at - start} of a batch`);
+      }
+      this.index.offer(offset + count - this.base, pos + (at - start));
+      at += total;
+      count++;
+    }
+    return count;
+  }
+
+  /** Writes index entries not yet in the index file. Never fsynced: the index is a shortcut. */
+  storeIndex(): void {
+    if (this.index.count === this.indexStored) return;
+    const bytes = this.index.encode(this.indexStored);
+    writeAll(this.indexFd, bytes, 0, bytes.length, this.indexStored * INDEX_ENTRY_BYTES);
+    this.indexStored = this.index.count;
+  }
+
+  /** The index file's bytes as they are on disk. */
+  readIndexFile(): Uint8Array {
+    const size = fs.fstatSync(this.indexFd).size;
+    const bytes = new Uint8Array(size);
+    readAll(this.indexFd, bytes, 0, size, 0);
+    return bytes;
+  }
+
+  /** Replaces the in-memory index and rewrites the file when it differs. */
+  replaceIndex(index: SparseIndex, onDisk: SparseIndex | null): void {
+    this.index = index;
+    if (onDisk && onDisk.sameEntries(index)) {
+      this.indexStored = index.count;
+      return;
+    }
+    fs.ftruncateSync(this.indexFd, 0);
+    this.indexStored = 0;
+    this.storeIndex();
+  }
+
+  /**
+   * Drops the records from byte `pos` (holding `offset`) on: zeroes them on disk and fdatasyncs,
+   * so that they can never be read back as valid records after later, shorter writes.
+   */
+  truncateTo(pos: number, offset: number): void {
+    writeZeros(this.fd, pos, this.writePos);
+    fs.fdatasyncSync(this.fd);
+    this.index.truncateAt(pos);
+    fs.ftruncateSync(this.indexFd, this.index.count * INDEX_ENTRY_BYTES);
+    this.indexStored = this.index.count;
+    this.writePos = pos;
+    this.endOffset = offset;
+    this.syncedPos = pos;
+  }
+
+  /** Byte position of the record holding `offset` (base <= offset <= endOffset). */
+  positionOf(offset: number, scratch: Uint8Array): number {
+    const entry = this.index.floor(offset - this.base);
+    return this.skipRecords(entry.pos, this.base + entry.relOffset, offset, scratch);
+  }
+
+  /** Walks record lengths from `pos` (holding `offset`) to the record holding `target`. */
+  skipRecords(pos: number, offset: number, target: number, scratch: Uint8Array): number {
+    const dv = dataView(scratch);
+    while (offset < target) {
+      const n = readAll(this.fd, scratch, 0, Math.min(scratch.length, this.writePos - pos), pos);
+      let at = 0;
+      while (offset < target && at + 4 <= n) {
+        const total = dv.getUint32(at, true);
+        if (total < RECORD_HEADER_BYTES) throw this.corrupt(pos + at, total);
+        at += total;
+        offset++;
+      }
+      if (at === 0) throw this.corrupt(pos, 0);
+      pos += at;
+    }
+    return pos;
+  }
+
+  corrupt(pos: number, total: number): Error {
+    return new Error(`log segment ${this.path} changed under us: record length ${total} at byte ${pos}`);
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+    fs.closeSync(this.indexFd);
+  }
+
+  /** Closes and deletes both files. */
+  remove(): void {
+    this.close();
+    fs.rmSync(this.path, { force: true });
+    fs.rmSync(this.indexPath, { force: true });
+  }
+}

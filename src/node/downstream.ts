@@ -1,0 +1,217 @@
+// The link from a replica to its successor: connect, handshake, then stream every batch the
+// successor lacks. Live batches are forwarded as the very frames received (or built, at the
+// head); whatever is not in the live queue (catch-up after a connect, or batches dropped while
+// the successor was slow) is read back from the log. A window of batches and bytes bounds what is
+// in flight; ACKs from the successor open it again.
+
+import type { Address } from "../config/index.ts";
+import { CatenaError, ErrorCode } from "../protocol/errors.ts";
+import { PROTOCOL_VERSION } from "../protocol/frame.ts";
+import { FrameType, PeerKind, REPLICATE_HEADER_BYTES, decodeError, decodeHelloOk, decodeWatermark, encodeHello, encodeWatermark, writeReplicateHeader } from "../protocol/messages.ts";
+import { dataView } from "../protocol/record.ts";
+import type { Connection } from "../transport/connection.ts";
+import { connect } from "../transport/tcp.ts";
+import type { Logger } from "../util/logger.ts";
+
+export interface DownstreamHost {
+  readonly chainId: number;
+  readonly nodeId: string;
+  epoch(): number;
+  logEnd(): number;
+  /** Whole records from `from`, as the log returns them. */
+  readRecords(from: number, maxBytes: number): { bytes: Uint8Array; count: number };
+  downstreamAcked(end: number): void;
+  readonly limits: { frameBytesMax: number; connectionQueueBytesMax: number; batchBytesMax: number; inflightBatchesMax: number; inflightBytesMax: number };
+  readonly log: Logger;
+}
+
+interface LiveBatch {
+  frame: Uint8Array;
+  first: number;
+  end: number;
+}
+
+const RECONNECT_MS = 50;
+
+export class Downstream {
+  private conn: Connection | null = null;
+  private streaming = false;
+  private stopped = false;
+  private sentEnd = 0;
+  private live: LiveBatch[] = [];
+  private liveBytes = 0;
+  private inflight: { end: number; bytes: number }[] = [];
+  private inflightBytes = 0;
+  private lastCommitSent = -1;
+  private pendingCommit = -1;
+  private retry: ReturnType<typeof setTimeout> | null = null;
+  private failures = 0;
+
+  constructor(
+    readonly successorId: string,
+    private readonly addr: Address,
+    private readonly host: DownstreamHost,
+  ) {
+    this.open();
+  }
+
+  get connected(): boolean {
+    return this.streaming;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.conn?.close();
+    this.conn = null;
+  }
+
+  /** A new batch was written locally; forward it when its turn comes. */
+  offer(frame: Uint8Array, first: number, end: number): void {
+    if (!this.streaming || end <= this.sentEnd) return;
+    if (this.liveBytes + frame.length > this.host.limits.inflightBytesMax) {
+      // The successor is slow: drop live frames and read them back from the log later.
+      this.live = [];
+      this.liveBytes = 0;
+    }
+    this.live.push({ frame, first, end });
+    this.liveBytes += frame.length;
+    this.pump();
+  }
+
+  /** Tell the successor the chain's commit end (sent once the stream is up). */
+  announceCommit(commitEnd: number): void {
+    this.pendingCommit = commitEnd;
+    if (this.streaming) this.flushCommit();
+  }
+
+  private flushCommit(): void {
+    if (this.pendingCommit <= this.lastCommitSent || !this.conn) return;
+    // Never announce a commit end beyond what this link has delivered.
+    const value = Math.min(this.pendingCommit, this.sentEnd);
+    if (value <= this.lastCommitSent) return;
+    this.conn.send(encodeWatermark(FrameType.commit, { chainId: this.host.chainId, epoch: this.host.epoch(), offset: value }));
+    this.lastCommitSent = value;
+  }
+
+  private pump(): void {
+    const conn = this.conn;
+    if (!conn || !this.streaming) return;
+    const limits = this.host.limits;
+    const target = this.host.logEnd();
+    while (this.sentEnd < target && this.inflight.length < limits.inflightBatchesMax && this.inflightBytes < limits.inflightBytesMax) {
+      while (this.live.length > 0 && this.live[0].end <= this.sentEnd) this.liveBytes -= this.live.shift()!.frame.length;
+      let frame: Uint8Array;
+      let end: number;
+      const next = this.live[0];
+      if (next && next.first === this.sentEnd) {
+        this.live.shift();
+        this.liveBytes -= next.frame.length;
+        frame = next.frame;
+        end = next.end;
+      } else {
+        const built = this.frameFromLog(this.sentEnd);
+        frame = built.frame;
+        end = built.end;
+      }
+      if (!conn.send(frame)) {
+        this.host.log.warn("replication link to successor is congested; reconnecting", { successor: this.successorId });
+        this.reset();
+        return;
+      }
+      this.inflight.push({ end, bytes: frame.length });
+      this.inflightBytes += frame.length;
+      this.sentEnd = end;
+    }
+    this.flushCommit();
+  }
+
+  /** A catch-up read may end inside a live batch; that batch is then read from the log too. */
+  private frameFromLog(from: number): { frame: Uint8Array; end: number } {
+    const { bytes, count } = this.host.readRecords(from, this.host.limits.batchBytesMax);
+    const frame = new Uint8Array(REPLICATE_HEADER_BYTES + bytes.length);
+    frame.set(bytes, REPLICATE_HEADER_BYTES);
+    writeReplicateHeader(dataView(frame), frame.length, this.host.chainId, this.host.epoch(), from, count);
+    return { frame, end: from + count };
+  }
+
+  private acked(end: number): void {
+    while (this.inflight.length > 0 && this.inflight[0].end <= end) this.inflightBytes -= this.inflight.shift()!.bytes;
+    this.host.downstreamAcked(end);
+    this.pump();
+  }
+
+  private open(): void {
+    if (this.stopped) return;
+    const limits = { frameBytesMax: this.host.limits.frameBytesMax, queueBytesMax: this.host.limits.connectionQueueBytesMax };
+    connect(this.addr, limits, {
+      frame: (conn, type, _id, frame) => this.frame(conn, type, frame),
+      malformed: (_conn, problem) => this.host.log.warn("successor sent a malformed frame", { successor: this.successorId, problem }),
+      closed: (conn) => {
+        if (conn === this.conn) this.reset();
+      },
+    }).then(
+      (conn) => {
+        if (this.stopped) return conn.close();
+        this.conn = conn;
+        conn.send(encodeHello(0, { version: PROTOCOL_VERSION, kind: PeerKind.replication, chainId: this.host.chainId, epoch: this.host.epoch(), nodeId: this.host.nodeId }));
+      },
+      () => this.scheduleRetry(),
+    );
+  }
+
+  private frame(conn: Connection, type: number, frame: Uint8Array): void {
+    try {
+      if (type === FrameType.helloOk) return this.started(decodeHelloOk(frame).logEnd);
+      if (type === FrameType.ack) {
+        const ack = decodeWatermark(frame);
+        if (ack.chainId !== this.host.chainId || ack.epoch !== this.host.epoch()) return; // from an older configuration
+        return this.acked(ack.offset);
+      }
+      if (type === FrameType.error) {
+        const err = decodeError(frame);
+        if (this.failures++ % 20 === 0) this.host.log.warn("successor refused replication", { successor: this.successorId, error: err.message });
+        conn.close();
+        return;
+      }
+      throw new CatenaError(ErrorCode.unknownFrameType, `unexpected frame type ${type} from successor`);
+    } catch (e) {
+      this.host.log.warn("bad frame from successor", { successor: this.successorId, error: (e as Error).message });
+      conn.close();
+    }
+  }
+
+  private started(successorEnd: number): void {
+    const ours = this.host.logEnd();
+    if (successorEnd > ours) {
+      this.host.log.error("successor's log is longer than ours; refusing to replicate to it until it is repaired", { successor: this.successorId, successorEnd, ourEnd: ours });
+      this.conn?.close();
+      return;
+    }
+    this.failures = 0;
+    this.streaming = true;
+    this.sentEnd = successorEnd;
+    this.lastCommitSent = -1;
+    this.host.log.info("replicating to successor", { successor: this.successorId, from: successorEnd, to: ours });
+    this.pump();
+  }
+
+  private reset(): void {
+    this.streaming = false;
+    this.conn?.destroy();
+    this.conn = null;
+    this.live = [];
+    this.liveBytes = 0;
+    this.inflight = [];
+    this.inflightBytes = 0;
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      this.open();
+    }, RECONNECT_MS);
+  }
+}

@@ -1,0 +1,142 @@
+// The node's two TCP listeners: clients (append, read, latest, subscribe) and the predecessor's
+// replication stream. A malformed or unexpected frame gets an ERROR frame and that connection is
+// closed; every other connection carries on, and nothing is written for it.
+
+import { CatenaError, ErrorCode } from "../protocol/errors.ts";
+import { PROTOCOL_VERSION } from "../protocol/frame.ts";
+import {
+  FrameType, PeerKind, decodeAppend, decodeChainOnly, decodeHello, decodeRead, decodeReplicate, decodeSubscribe, decodeWatermark,
+  encodeError, encodeHelloOk,
+} from "../protocol/messages.ts";
+import type { Connection, ConnectionHandler } from "../transport/connection.ts";
+import type { Logger } from "../util/logger.ts";
+import type { Replica, Subscription } from "./replica.ts";
+
+export interface ReplicaLookup {
+  replica(chainId: number): Replica;
+  connectionClosed(conn: Connection): void;
+}
+
+interface ClientState {
+  greeted: boolean;
+  subscriptions: Map<number, { replica: Replica; sub: Subscription }>;
+}
+
+function clientState(conn: Connection): ClientState {
+  if (!conn.state) conn.state = { greeted: false, subscriptions: new Map() } satisfies ClientState;
+  return conn.state as ClientState;
+}
+
+/** Answers a failed request; closes the connection when the failure was a protocol violation. */
+function refuse(conn: Connection, id: number, e: unknown, log: Logger, who: string): void {
+  const err = e instanceof CatenaError ? e : new CatenaError(ErrorCode.internal, (e as Error).message ?? String(e));
+  if (!(e instanceof CatenaError)) log.error("internal error while serving a request", { peer: who, error: String((e as Error).stack ?? e) });
+  conn.send(encodeError(id, err));
+  const fatal = err.code === ErrorCode.badFrame || err.code === ErrorCode.unknownFrameType || err.code === ErrorCode.unsupportedVersion || err.code === ErrorCode.internal;
+  if (fatal) {
+    log.warn("closing connection after a bad request", { peer: who, error: err.message });
+    conn.close();
+  }
+}
+
+function checkHello(frame: Uint8Array, kind: number) {
+  const hello = decodeHello(frame);
+  if (hello.version !== PROTOCOL_VERSION) throw new CatenaError(ErrorCode.unsupportedVersion, `protocol version ${hello.version} is not supported; this node speaks version ${PROTOCOL_VERSION}`);
+  if (hello.kind !== kind) throw new CatenaError(ErrorCode.badFrame, `this port serves ${kind === PeerKind.client ? "clients" : "replication"}, not peer kind ${hello.kind}`);
+  return hello;
+}
+
+export function clientHandler(nodes: ReplicaLookup, log: Logger): ConnectionHandler {
+  return {
+    frame(conn, type, id, frame) {
+      const state = clientState(conn);
+      try {
+        if (!state.greeted) {
+          if (type !== FrameType.hello) throw new CatenaError(ErrorCode.badFrame, "the first frame on a connection must be HELLO");
+          checkHello(frame, PeerKind.client);
+          state.greeted = true;
+          conn.send(encodeHelloOk(id, { version: PROTOCOL_VERSION, logEnd: 0, commitEnd: 0 }));
+          return;
+        }
+        switch (type) {
+          case FrameType.append: {
+            const a = decodeAppend(frame);
+            nodes.replica(a.chainId).append(conn, id, a);
+            return;
+          }
+          case FrameType.read: {
+            const q = decodeRead(frame);
+            conn.send(nodes.replica(q.chainId).read(id, q));
+            return;
+          }
+          case FrameType.latest:
+            conn.send(nodes.replica(decodeChainOnly(frame)).latest(id));
+            return;
+          case FrameType.subscribe: {
+            const s = decodeSubscribe(frame);
+            if (state.subscriptions.has(id)) throw new CatenaError(ErrorCode.badFrame, `subscription id ${id} is already in use`);
+            const replica = nodes.replica(s.chainId);
+            state.subscriptions.set(id, { replica, sub: replica.subscribe(conn, id, s.from) });
+            return;
+          }
+          case FrameType.unsubscribe: {
+            const entry = state.subscriptions.get(id);
+            if (entry) entry.replica.unsubscribe(entry.sub);
+            state.subscriptions.delete(id);
+            return;
+          }
+          default:
+            throw new CatenaError(ErrorCode.unknownFrameType, `unknown frame type ${type} on the client port`);
+        }
+      } catch (e) {
+        refuse(conn, id, e, log, "client");
+      }
+    },
+    malformed(conn, problem) {
+      log.warn("closing client connection: malformed stream", { problem });
+      conn.send(encodeError(0, new CatenaError(ErrorCode.badFrame, problem)));
+    },
+    closed(conn) {
+      nodes.connectionClosed(conn);
+    },
+    drained(conn) {
+      for (const { replica, sub } of clientState(conn).subscriptions.values()) replica.feed(sub);
+    },
+  };
+}
+
+export function replicationHandler(nodes: ReplicaLookup, log: Logger): ConnectionHandler {
+  const replicaOf = (conn: Connection) => conn.state as Replica | undefined;
+  return {
+    frame(conn, type, id, frame) {
+      try {
+        const replica = replicaOf(conn);
+        if (!replica) {
+          if (type !== FrameType.hello) throw new CatenaError(ErrorCode.badFrame, "the first frame on a connection must be HELLO");
+          const hello = checkHello(frame, PeerKind.replication);
+          const target = nodes.replica(hello.chainId);
+          target.acceptUpstream(conn, id, hello);
+          conn.state = target;
+          return;
+        }
+        if (type === FrameType.replicate) return replica.replicate(conn, frame, decodeReplicate(frame));
+        if (type === FrameType.commit) {
+          const c = decodeWatermark(frame);
+          return replica.commitFromUpstream(conn, c.epoch, c.offset);
+        }
+        throw new CatenaError(ErrorCode.unknownFrameType, `unknown frame type ${type} on the replication port`);
+      } catch (e) {
+        refuse(conn, id, e, log, "predecessor");
+        // Any refused replication frame ends the stream: the predecessor reconnects and resends.
+        conn.close();
+      }
+    },
+    malformed(conn, problem) {
+      log.warn("closing replication connection: malformed stream", { problem });
+      conn.send(encodeError(0, new CatenaError(ErrorCode.badFrame, problem)));
+    },
+    closed(conn) {
+      replicaOf(conn)?.upstreamClosed(conn);
+    },
+  };
+}

@@ -1,0 +1,36 @@
+// The chain layout as the master hands it to nodes (JSON over HTTP), parsed into typed form.
+
+import { parseAddress, type Address } from "../config/index.ts";
+
+export interface MemberInfo {
+  id: string;
+  clientAddr: Address;
+  replicationAddr: Address;
+}
+
+export interface ChainLayout {
+  chainId: number;
+  epoch: number;
+  members: MemberInfo[];
+}
+
+/** The JSON shape: addresses as "host:port" strings. */
+export interface ChainLayoutJson {
+  chainId: number;
+  epoch: number;
+  members: { id: string; clientAddr: string; replicationAddr: string }[];
+}
+
+export function parseLayout(json: ChainLayoutJson): ChainLayout {
+  return {
+    chainId: json.chainId,
+    epoch: json.epoch,
+    members: json.members.map((m) => ({ id: m.id, clientAddr: address(m.clientAddr), replicationAddr: address(m.replicationAddr) })),
+  };
+}
+
+function address(text: string): Address {
+  const a = parseAddress(text);
+  if (typeof a === "string") throw new Error(`master sent a bad address "${text}": ${a}`);
+  return a;
+}

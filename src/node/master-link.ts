@@ -1,0 +1,105 @@
+// The node's side of membership: join the master, then heartbeat it every heartbeat_ms. Every
+// answer carries the chain layouts this node belongs to, which the node applies. If the master
+// forgets the node (a restarted master without its state), the node joins again.
+
+import { formatAddress, type NodeConfig } from "../config/index.ts";
+import type { Logger } from "../util/logger.ts";
+import type { ChainLayoutJson } from "./layout.ts";
+
+export interface NodeAddresses {
+  clientAddr: string;
+  replicationAddr: string;
+  adminAddr: string;
+}
+
+export interface ChainReport {
+  chainId: number;
+  logEnd: number;
+  durableEnd: number;
+  commitEnd: number;
+  role: string;
+}
+
+export interface MasterLinkHost {
+  reports(): ChainReport[];
+  layouts(chains: ChainLayoutJson[]): Promise<void>;
+}
+
+const REQUEST_TIMEOUT_MS = 2000;
+
+export class MasterLink {
+  private joined = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+  private failures = 0;
+  lastContact = 0;
+
+  constructor(
+    private readonly config: NodeConfig,
+    private readonly addresses: NodeAddresses,
+    private readonly host: MasterLinkHost,
+    private readonly log: Logger,
+  ) {}
+
+  private get base(): string {
+    return `http://${formatAddress(this.config.master)}`;
+  }
+
+  start(): void {
+    void this.tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      if (!this.joined) await this.join();
+      else await this.heartbeat();
+      if (this.failures > 0) this.log.info("master reachable again", { master: formatAddress(this.config.master) });
+      this.failures = 0;
+      this.lastContact = Date.now();
+    } catch (e) {
+      if (this.failures++ % 50 === 0) this.log.warn("cannot reach the master; retrying", { master: formatAddress(this.config.master), error: (e as Error).message });
+    }
+    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.config.heartbeatMs);
+  }
+
+  private async join(): Promise<void> {
+    const body = { id: this.config.nodeId, ...this.addresses, chains: this.host.reports() };
+    const res = await this.post("/v1/nodes/join", body);
+    if (res.status === 409) {
+      const { error } = (await res.json()) as { error: string };
+      throw new Error(`the master refused the join: ${error}`);
+    }
+    if (!res.ok) throw new Error(`join answered HTTP ${res.status}`);
+    const { chains } = (await res.json()) as { chains: ChainLayoutJson[] };
+    this.joined = true;
+    this.log.info("joined the master", { master: formatAddress(this.config.master), chains: chains.map((c) => c.chainId) });
+    await this.host.layouts(chains);
+  }
+
+  private async heartbeat(): Promise<void> {
+    const res = await this.post("/v1/nodes/heartbeat", { id: this.config.nodeId, chains: this.host.reports() });
+    if (res.status === 404) {
+      this.joined = false;
+      this.log.warn("the master does not know this node; joining again");
+      return;
+    }
+    if (!res.ok) throw new Error(`heartbeat answered HTTP ${res.status}`);
+    const { chains } = (await res.json()) as { chains: ChainLayoutJson[] };
+    await this.host.layouts(chains);
+  }
+
+  private post(path: string, body: unknown): Promise<Response> {
+    return fetch(this.base + path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+  }
+}

@@ -1,0 +1,124 @@
+// The storage node: one replica per chain it serves, the client and replication listeners,
+// membership with the master, and the admin HTTP API.
+
+import { mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { dialableAddress, formatAddress, type NodeConfig } from "../config/index.ts";
+import { Log } from "../log/log.ts";
+import { CatenaError, ErrorCode } from "../protocol/errors.ts";
+import type { Connection } from "../transport/connection.ts";
+import { listen, type Listener } from "../transport/tcp.ts";
+import type { Logger } from "../util/logger.ts";
+import { startAdmin, type AdminServer } from "./admin.ts";
+import { clientHandler, replicationHandler } from "./frontend.ts";
+import { parseLayout, type ChainLayoutJson } from "./layout.ts";
+import { MasterLink, type ChainReport } from "./master-link.ts";
+import { Replica } from "./replica.ts";
+
+export class StorageNode {
+  readonly replicas = new Map<number, Replica>();
+  private opening = new Map<number, Promise<Replica>>();
+  private listeners: Listener[] = [];
+  private admin: AdminServer | null = null;
+  private masterLink: MasterLink | null = null;
+  readonly startedAt = Date.now();
+
+  constructor(
+    readonly config: NodeConfig,
+    readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    mkdirSync(this.config.log.dir, { recursive: true });
+    for (const name of readdirSync(this.config.log.dir)) {
+      const m = /^chain-(\d+)$/.exec(name);
+      if (m) await this.openReplica(Number(m[1]));
+    }
+    const limits = { frameBytesMax: this.config.limits.frameBytesMax, queueBytesMax: this.config.limits.connectionQueueBytesMax };
+    const lookup = {
+      replica: (chainId: number) => this.replica(chainId),
+      connectionClosed: (conn: Connection) => {
+        for (const r of this.replicas.values()) r.connectionClosed(conn);
+      },
+    };
+    const client = listen(this.config.listen.client, limits, () => {}, clientHandler(lookup, this.log));
+    this.listeners.push(client);
+    const replication = listen(this.config.listen.replication, limits, () => {}, replicationHandler(lookup, this.log));
+    this.listeners.push(replication);
+    this.admin = startAdmin(this);
+    const addresses = {
+      clientAddr: formatAddress(dialableAddress({ host: this.config.listen.client.host, port: client.port })),
+      replicationAddr: formatAddress(dialableAddress({ host: this.config.listen.replication.host, port: replication.port })),
+      adminAddr: formatAddress(dialableAddress({ host: this.config.listen.admin.host, port: this.admin.port })),
+    };
+    this.log.info("node listening", { ...addresses, dataDir: this.config.log.dir, sync: this.config.log.sync });
+    this.masterLink = new MasterLink(this.config, addresses, { reports: () => this.reports(), layouts: (l) => this.applyLayouts(l) }, this.log);
+    this.masterLink.start();
+  }
+
+  get addresses() {
+    return this.listeners.map((l) => l.port);
+  }
+
+  get lastMasterContact(): number {
+    return this.masterLink?.lastContact ?? 0;
+  }
+
+  replica(chainId: number): Replica {
+    const r = this.replicas.get(chainId);
+    if (!r) throw new CatenaError(ErrorCode.unknownChain, `node ${this.config.nodeId} holds no replica of chain ${chainId}`);
+    return r;
+  }
+
+  private openReplica(chainId: number): Promise<Replica> {
+    const existing = this.opening.get(chainId);
+    if (existing) return existing;
+    const opened = (async () => {
+      const dir = join(this.config.log.dir, `chain-${chainId}`);
+      const log = await Log.open({
+        dir,
+        segmentBytes: this.config.log.segmentBytes,
+        indexIntervalBytes: this.config.log.indexIntervalBytes,
+        recordBytesMax: this.config.limits.recordBytesMax,
+        sync: this.config.log.sync,
+        syncIntervalMs: this.config.log.syncIntervalMs,
+      });
+      if (log.recovery.truncatedBytes > 0) {
+        this.log.warn("log recovery cut a torn or corrupt tail", { chain: chainId, truncatedBytes: log.recovery.truncatedBytes, problem: log.recovery.problem });
+      }
+      log.onFailure = (err: Error) => {
+        this.log.error("the log failed; this node can no longer accept writes for the chain", { chain: chainId, error: err.message });
+      };
+      const replica = new Replica(chainId, log, this.config, this.log.child({ chain: chainId }));
+      this.replicas.set(chainId, replica);
+      this.log.info("replica opened", { chain: chainId, logEnd: log.endOffset, segments: log.segmentCount });
+      return replica;
+    })();
+    this.opening.set(chainId, opened);
+    return opened;
+  }
+
+  private reports(): ChainReport[] {
+    return [...this.replicas.values()].map((r) => ({
+      chainId: r.chainId,
+      logEnd: r.log.endOffset,
+      durableEnd: r.log.durableEnd,
+      commitEnd: r.commitEnd,
+      role: r.role,
+    }));
+  }
+
+  private async applyLayouts(chains: ChainLayoutJson[]): Promise<void> {
+    for (const json of chains) {
+      const replica = await this.openReplica(json.chainId);
+      replica.applyLayout(parseLayout(json));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.masterLink?.stop();
+    for (const l of this.listeners) l.stop();
+    this.admin?.stop();
+    for (const r of this.replicas.values()) await r.close();
+  }
+}

@@ -1,0 +1,352 @@
+// One node's replica of one chain: the log, its place in the chain, and the data path.
+// Head: gathers every append that arrived in one event-loop turn into one batch, assigns offsets,
+// frames the batch once, writes it and hands the same frame to the successor. Others: check each
+// batch, write it, forward the same bytes. Commit follows the chain's durable watermark
+// (src/chain/watermarks.ts); replies to appends go out from the head once committed.
+
+import { Watermarks, type WatermarkEffects } from "../chain/watermarks.ts";
+import type { NodeConfig } from "../config/index.ts";
+import type { Log } from "../log/log.ts";
+import { CatenaError, ErrorCode } from "../protocol/errors.ts";
+import { PROTOCOL_VERSION } from "../protocol/frame.ts";
+import {
+  FrameType, REPLICATE_HEADER_BYTES, encodeAppendOk, encodeEntries, encodeError, encodeHelloOk, encodeLatestOk, encodeWatermark,
+  writeReplicateHeader, type Append, type Hello, type Read, type Replicate,
+} from "../protocol/messages.ts";
+import { RECORD_HEADER_BYTES, dataView, encodeRecordInto, iterateRecords, scanRecords } from "../protocol/record.ts";
+import type { Connection } from "../transport/connection.ts";
+import type { Logger } from "../util/logger.ts";
+import { DedupTable } from "./dedup.ts";
+import { Downstream } from "./downstream.ts";
+import type { ChainLayout, MemberInfo } from "./layout.ts";
+
+interface PendingAppend {
+  conn: Connection;
+  id: number;
+  clientId: number;
+  firstRequestId: number;
+  payloads: Uint8Array[];
+  bytes: number;
+}
+
+interface PendingReply {
+  conn: Connection;
+  id: number;
+  firstOffset: number;
+  count: number;
+}
+
+export interface Subscription {
+  conn: Connection;
+  id: number;
+  next: number;
+}
+
+/** How many recent entries a new head reads back to rebuild its dedup table. */
+const DEDUP_REBUILD_ENTRIES = 65_536;
+
+export class Replica {
+  epoch = 0;
+  role: "head" | "middle" | "tail" | "single" | "none" = "none";
+  predecessorId: string | null = null;
+  private downstream: Downstream | null = null;
+  private upstream: Connection | null = null;
+  private readonly marks: Watermarks;
+  private readonly dedup = new DedupTable();
+  private batch: PendingAppend[] = [];
+  private batchScheduled = false;
+  private replies: PendingReply[] = [];
+  private repliesHead = 0;
+  private duplicates: PendingReply[] = [];
+  private readonly subscriptions = new Set<Subscription>();
+  readonly stats = { appends: 0, appendBytes: 0, batches: 0 };
+
+  constructor(
+    readonly chainId: number,
+    readonly log: Log,
+    private readonly config: NodeConfig,
+    private readonly logger: Logger,
+  ) {
+    this.marks = new Watermarks(false, false, 0);
+    this.apply(this.marks.localAdvanced(this.ackableEnd()));
+    log.onDurable = () => {
+      if (config.log.sync === "always") this.apply(this.marks.localAdvanced(log.durableEnd));
+    };
+    this.rebuildDedup();
+  }
+
+  get commitEnd(): number {
+    return this.marks.commitEnd;
+  }
+
+  get isHead(): boolean {
+    return this.role === "head" || this.role === "single";
+  }
+
+  get downstreamConnected(): boolean {
+    return this.downstream?.connected ?? false;
+  }
+
+  private ackableEnd(): number {
+    return this.config.log.sync === "always" ? this.log.durableEnd : this.log.endOffset;
+  }
+
+  // ---- configuration from the master -------------------------------------------------------------
+
+  /** Takes this node's place in a new layout of the chain. */
+  applyLayout(layout: ChainLayout): void {
+    if (layout.epoch < this.epoch) return;
+    const index = layout.members.findIndex((m) => m.id === this.config.nodeId);
+    if (layout.epoch === this.epoch && this.role !== "none") return;
+    this.epoch = layout.epoch;
+    const successor: MemberInfo | undefined = index >= 0 ? layout.members[index + 1] : undefined;
+    this.predecessorId = index > 0 ? layout.members[index - 1].id : null;
+    const wasHead = this.isHead;
+    this.role = index < 0 ? "none" : layout.members.length === 1 ? "single" : index === 0 ? "head" : successor ? "middle" : "tail";
+    if (!successor || successor.id !== this.downstream?.successorId) {
+      this.downstream?.stop();
+      this.downstream = successor ? new Downstream(successor.id, successor.replicationAddr, this.downstreamHost()) : null;
+    }
+    if (this.upstream && (this.isHead || !this.predecessorId)) {
+      this.upstream.close();
+      this.upstream = null;
+    }
+    if (this.isHead && !wasHead) this.rebuildDedup();
+    this.logger.info("chain layout applied", { chain: this.chainId, epoch: this.epoch, role: this.role, successor: successor?.id ?? null, predecessor: this.predecessorId });
+    this.apply(this.marks.reposition(this.isHead, successor !== undefined));
+    this.downstream?.announceCommit(this.marks.commitEnd);
+  }
+
+  private downstreamHost() {
+    return {
+      chainId: this.chainId,
+      nodeId: this.config.nodeId,
+      epoch: () => this.epoch,
+      logEnd: () => this.log.endOffset,
+      readRecords: (from: number, maxBytes: number) => this.log.read(from, 1 << 30, maxBytes),
+      downstreamAcked: (end: number) => this.apply(this.marks.downstreamAcked(end)),
+      limits: this.config.limits,
+      log: this.logger,
+    };
+  }
+
+  // ---- head: appends ---------------------------------------------------------------------------
+
+  append(conn: Connection, id: number, a: Append): void {
+    if (!this.isHead) throw new CatenaError(ErrorCode.notHead, `node ${this.config.nodeId} is not the head of chain ${this.chainId}`);
+    let bytes = 0;
+    for (const p of a.payloads) bytes += p.length;
+    if (bytes > this.config.limits.appendBytesMax) {
+      throw new CatenaError(ErrorCode.appendTooLarge, `append of ${bytes} bytes exceeds the limit of ${this.config.limits.appendBytesMax} bytes; nothing was written`);
+    }
+    const seen = this.dedup.check(a.clientId, a.firstRequestId);
+    if (seen.kind === "tooOld") throw new CatenaError(ErrorCode.requestTooOld, `request ${a.firstRequestId} is too old to be checked for duplicates`);
+    if (seen.kind === "duplicate") {
+      this.duplicates.push({ conn, id, firstOffset: seen.firstOffset, count: a.payloads.length });
+      this.replyCommitted();
+      return;
+    }
+    // Payloads are views into the received chunk: copy them, they are written on the next turn.
+    const payloads = a.payloads.map((p) => p.slice());
+    this.batch.push({ conn, id, clientId: a.clientId, firstRequestId: a.firstRequestId, payloads, bytes: bytes + payloads.length * RECORD_HEADER_BYTES });
+    if (!this.batchScheduled) {
+      this.batchScheduled = true;
+      setImmediate(this.writeBatches);
+    }
+  }
+
+  private readonly writeBatches = (): void => {
+    this.batchScheduled = false;
+    const pending = this.batch;
+    this.batch = [];
+    if (!this.isHead) {
+      for (const p of pending) p.conn.send(encodeError(p.id, new CatenaError(ErrorCode.notHead, "this node stopped being the head")));
+      return;
+    }
+    let start = 0;
+    while (start < pending.length) {
+      let end = start;
+      let bytes = 0;
+      do bytes += pending[end++].bytes;
+      while (end < pending.length && bytes + pending[end].bytes <= this.config.limits.batchBytesMax);
+      this.writeBatch(pending, start, end, bytes);
+      start = end;
+    }
+  };
+
+  private writeBatch(pending: PendingAppend[], start: number, end: number, recordBytes: number): void {
+    const frame = new Uint8Array(REPLICATE_HEADER_BYTES + recordBytes);
+    const dv = dataView(frame);
+    const first = this.log.endOffset;
+    let offset = first;
+    let pos = REPLICATE_HEADER_BYTES;
+    for (let i = start; i < end; i++) {
+      const p = pending[i];
+      this.replies.push({ conn: p.conn, id: p.id, firstOffset: offset, count: p.payloads.length });
+      this.dedup.record(p.clientId, p.firstRequestId, offset);
+      for (let k = 0; k < p.payloads.length; k++) pos = encodeRecordInto(frame, dv, pos, offset++, p.clientId, p.firstRequestId + k, p.payloads[k]);
+    }
+    writeReplicateHeader(dv, frame.length, this.chainId, this.epoch, first, offset - first);
+    this.stored(frame, first, offset);
+  }
+
+  /** A batch is in the local log: forward it and move the watermark. */
+  private stored(frame: Uint8Array, first: number, end: number): void {
+    this.log.append(frame, REPLICATE_HEADER_BYTES, frame.length, end - first);
+    this.stats.appends += end - first;
+    this.stats.appendBytes += frame.length - REPLICATE_HEADER_BYTES;
+    this.stats.batches++;
+    this.downstream?.offer(frame, first, end);
+    if (this.config.log.sync !== "always") this.apply(this.marks.localAdvanced(this.log.endOffset));
+  }
+
+  // ---- replication from the predecessor ----------------------------------------------------------
+
+  /** A predecessor opened a replication stream. */
+  acceptUpstream(conn: Connection, id: number, hello: Hello): void {
+    if (hello.epoch < this.epoch) throw new CatenaError(ErrorCode.staleEpoch, `epoch ${hello.epoch} is older than this node's ${this.epoch}`);
+    if (hello.epoch > this.epoch || hello.nodeId !== this.predecessorId) {
+      throw new CatenaError(ErrorCode.unavailable, `node ${this.config.nodeId} does not yet know ${hello.nodeId} as its predecessor in epoch ${hello.epoch}`);
+    }
+    if (this.upstream && this.upstream !== conn) this.upstream.close();
+    this.upstream = conn;
+    conn.send(encodeHelloOk(id, { version: PROTOCOL_VERSION, logEnd: this.log.endOffset, commitEnd: this.commitEnd }));
+    this.sendAck(this.marks.suffix);
+  }
+
+  isUpstream(conn: Connection): boolean {
+    return conn === this.upstream;
+  }
+
+  replicate(conn: Connection, frame: Uint8Array, r: Replicate): void {
+    if (conn !== this.upstream) throw new CatenaError(ErrorCode.staleEpoch, "replication from a node that is not this node's predecessor");
+    if (r.epoch < this.epoch) throw new CatenaError(ErrorCode.staleEpoch, `batch from epoch ${r.epoch}, this node is in epoch ${this.epoch}`);
+    const end = this.log.endOffset;
+    if (r.firstOffset !== end) throw new CatenaError(ErrorCode.diverged, `batch starts at offset ${r.firstOffset} but this node's log ends at ${end}`);
+    const scan = scanRecords(frame, r.recordsStart, frame.length, r.firstOffset, this.config.limits.recordBytesMax);
+    if (!scan.ok || scan.count !== r.count) {
+      throw new CatenaError(ErrorCode.badFrame, `replication batch at offset ${r.firstOffset} failed its check: ${scan.ok ? `holds ${scan.count} records, header says ${r.count}` : scan.problem}`);
+    }
+    this.stored(frame, r.firstOffset, scan.nextOffset);
+  }
+
+  commitFromUpstream(conn: Connection, epoch: number, commitEnd: number): void {
+    if (conn !== this.upstream || epoch < this.epoch) return;
+    this.apply(this.marks.commitAnnounced(commitEnd, this.log.endOffset));
+  }
+
+  upstreamClosed(conn: Connection): void {
+    if (conn === this.upstream) this.upstream = null;
+  }
+
+  private sendAck(end: number): void {
+    this.upstream?.send(encodeWatermark(FrameType.ack, { chainId: this.chainId, epoch: this.epoch, offset: end }));
+  }
+
+  private apply(effects: WatermarkEffects): void {
+    if (effects.ackUp !== undefined) this.sendAck(effects.ackUp);
+    if (effects.committed !== undefined) this.committed(effects.committed);
+  }
+
+  private committed(commitEnd: number): void {
+    this.replyCommitted();
+    this.downstream?.announceCommit(commitEnd);
+    for (const sub of this.subscriptions) this.feed(sub);
+  }
+
+  private replyCommitted(): void {
+    const commit = this.marks.commitEnd;
+    const replies = this.replies;
+    let i = this.repliesHead;
+    while (i < replies.length && replies[i].firstOffset + replies[i].count <= commit) {
+      const r = replies[i++];
+      r.conn.send(encodeAppendOk(r.id, r.firstOffset, r.count));
+    }
+    if (i === replies.length) {
+      this.replies = [];
+      this.repliesHead = 0;
+    } else if (i > 4096 && i * 2 > replies.length) {
+      this.replies = replies.slice(i);
+      this.repliesHead = 0;
+    } else {
+      this.repliesHead = i;
+    }
+    if (this.duplicates.length > 0) {
+      this.duplicates = this.duplicates.filter((d) => {
+        if (d.firstOffset + d.count > commit) return true;
+        d.conn.send(encodeAppendOk(d.id, d.firstOffset, d.count));
+        return false;
+      });
+    }
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  /** Committed entries from `q.from`; an empty reply at the commit end, an error beyond it. */
+  read(id: number, q: Read): Uint8Array {
+    const commit = this.commitEnd;
+    this.checkReadable(q.from);
+    const maxEntries = Math.min(q.maxEntries, commit - q.from);
+    if (maxEntries === 0) return encodeEntries(FrameType.readOk, id, this.log.startOffset, commit, 0, new Uint8Array(0));
+    const got = this.log.read(q.from, maxEntries, Math.min(q.maxBytes, this.config.limits.readBytesMax));
+    return encodeEntries(FrameType.readOk, id, this.log.startOffset, commit, got.count, got.bytes);
+  }
+
+  latest(id: number): Uint8Array {
+    return encodeLatestOk(id, { startOffset: this.log.startOffset, commitEnd: this.commitEnd, logEnd: this.log.endOffset });
+  }
+
+  subscribe(conn: Connection, id: number, from: number): Subscription {
+    this.checkReadable(from);
+    const sub: Subscription = { conn, id, next: from };
+    this.subscriptions.add(sub);
+    this.feed(sub);
+    return sub;
+  }
+
+  unsubscribe(sub: Subscription): void {
+    this.subscriptions.delete(sub);
+  }
+
+  /** Sends committed entries to a subscriber while its connection has room; resumed on drain. */
+  feed(sub: Subscription): void {
+    const half = this.config.limits.connectionQueueBytesMax / 2;
+    while (sub.next < this.commitEnd && sub.conn.isOpen && sub.conn.queuedBytes < half) {
+      const commit = this.commitEnd;
+      const got = this.log.read(sub.next, commit - sub.next, this.config.limits.readBytesMax);
+      if (got.count === 0) break;
+      sub.conn.send(encodeEntries(FrameType.entries, sub.id, this.log.startOffset, commit, got.count, got.bytes));
+      sub.next = got.nextOffset;
+    }
+  }
+
+  private checkReadable(from: number): void {
+    const start = this.log.startOffset;
+    const commit = this.commitEnd;
+    if (from < start || from > commit) {
+      throw new CatenaError(ErrorCode.offsetOutOfRange, `offset ${from} is outside the readable range [${start}, ${commit}]`, start, commit);
+    }
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  private rebuildDedup(): void {
+    let from = Math.max(this.log.startOffset, this.log.endOffset - DEDUP_REBUILD_ENTRIES);
+    while (from < this.log.endOffset) {
+      const got = this.log.read(from, DEDUP_REBUILD_ENTRIES, 4 << 20);
+      for (const r of iterateRecords(got.bytes)) this.dedup.record(r.clientId, r.requestId, r.offset);
+      if (got.count === 0) break;
+      from = got.nextOffset;
+    }
+  }
+
+  connectionClosed(conn: Connection): void {
+    for (const sub of this.subscriptions) if (sub.conn === conn) this.subscriptions.delete(sub);
+  }
+
+  async close(): Promise<void> {
+    this.downstream?.stop();
+    this.upstream?.close();
+    await this.log.close();
+  }
+}
