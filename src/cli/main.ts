@@ -4,6 +4,7 @@ import { ConfigError } from "../config/index.ts";
 import { CatenaError } from "../protocol/errors.ts";
 import { UsageError, parseArgs, type FlagSpec, type Parsed } from "./args.ts";
 import { runAppend, runLatest, runRead, runTail } from "./data.ts";
+import { runBench } from "./bench.ts";
 import { runDemo } from "./demo.ts";
 import { runInteractive } from "./interactive.ts";
 import { runMaster, runNode } from "./servers.ts";
@@ -66,6 +67,22 @@ const COMMANDS: Record<string, Command> = {
     usage: `catena cli\n\n${MASTER_FLAG}`,
     flags: { values: ["master"] },
     run: runInteractive,
+  },
+  bench: {
+    summary: "measure append throughput and latency",
+    usage: `catena bench [--master URL | --local] -c CLIENTS -r INFLIGHT --size BYTES --duration S [--warmup S] [--json]
+
+  -c, --clients N   concurrent clients, each with its own connections (default 1)
+  -r, --inflight N  appends each client keeps in flight (default 1)
+  --size BYTES      payload size (default 100)
+  --duration S      measured seconds (default 10)
+  --warmup S        unmeasured seconds first (default 2)
+  --local           start a master and 3 nodes in a temporary directory, remove them after
+  --sync POLICY     with --local: always | interval | none (default always)
+  --json            print one JSON object
+${MASTER_FLAG}`,
+    flags: { values: ["master", "clients", "inflight", "size", "duration", "warmup", "sync"], booleans: ["local", "json"], aliases: { c: "clients", r: "inflight" } },
+    run: runBench,
   },
   demo: {
     summary: "start a master and three nodes on this machine",

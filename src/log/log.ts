@@ -1,0 +1,291 @@
+// The durable, segmented, append-only log of one node. Appends are written synchronously to the
+// page cache; durability comes later, per the sync policy, and is reported through `durableEnd`
+// and `onDurable`. Only offsets below `durableEnd` have been fdatasynced.
+
+import fs from "node:fs";
+import { RECORD_HEADER_BYTES, dataView, readU64 } from "../protocol/record.ts";
+import { type PreparedFile, discardPrepared, preallocate, preallocateSync } from "./files.ts";
+import { type LogOptions, LogRangeError, checkOptions, isSystemError } from "./options.ts";
+import { CursorCache, readRecords } from "./read.ts";
+import { type RecoveryReport, recoverSegments } from "./recovery.ts";
+import { Segment, type SegmentLimits } from "./segment.ts";
+import { GroupCommit, type SyncRound } from "./sync.ts";
+
+export { type LogOptions, LogRangeError, type SyncPolicy } from "./options.ts";
+export type { RecoveryReport } from "./recovery.ts";
+
+/** Enough cursors for a handful of subscribers and a downstream node reading at once. */
+const CURSORS_MAX = 8;
+const SCRATCH_BYTES = 64 * 1024;
+
+type State = "open" | "truncating" | "closing" | "closed";
+
+export class Log {
+  /** Called whenever durableEnd advances (a sync round finished, including the one at close). */
+  onDurable: (durableEnd: number) => void = () => {};
+  /** Called once when a write or fsync fails; the log then refuses appends. */
+  onFailure: (err: Error) => void = () => {};
+
+  private durable: number;
+  private failure: Error | null = null;
+  private state: State = "open";
+  /** A segment was named since the directory was last fsynced. */
+  private dirDirty = false;
+  private prepared: PreparedFile | null = null;
+  private preparing: Promise<void> | null = null;
+  private prepareFailed = false;
+  private readonly commits: GroupCommit;
+  private readonly timer: ReturnType<typeof setInterval> | null = null;
+  private readonly cursors = new CursorCache(CURSORS_MAX);
+  private readonly scratch = new Uint8Array(SCRATCH_BYTES);
+  private readonly limits: SegmentLimits;
+
+  private constructor(
+    private readonly opts: LogOptions,
+    private readonly dirFd: number,
+    private readonly segments: Segment[],
+    readonly recovery: RecoveryReport,
+  ) {
+    this.limits = { indexIntervalBytes: opts.indexIntervalBytes, recordBytesMax: opts.recordBytesMax };
+    this.durable = this.endOffset;
+    this.commits = new GroupCommit(() => this.nextRound(), opts.fdatasync ?? fs.fdatasync, (err) => this.fail(err));
+    if (opts.sync === "interval") {
+      this.timer = setInterval(() => this.syncIfBehind(), opts.syncIntervalMs);
+      this.timer.unref();
+    }
+    this.prepareIfHalfFull();
+  }
+
+  /** Opens (creating if needed) the log in opts.dir and recovers it; see `recovery` for what was cut. */
+  static async open(opts: LogOptions): Promise<Log> {
+    checkOptions(opts);
+    fs.mkdirSync(opts.dir, { recursive: true });
+    const dirFd = fs.openSync(opts.dir, "r");
+    const limits = { indexIntervalBytes: opts.indexIntervalBytes, recordBytesMax: opts.recordBytesMax };
+    const { segments, report } = recoverSegments(opts.dir, limits, opts.verifySealed ?? true);
+    if (segments.length === 0) {
+      segments.push(Segment.install(opts.dir, 0, preallocateSync(opts.dir, opts.segmentBytes), limits));
+      fs.fsyncSync(dirFd);
+      report.segments = 1;
+    }
+    return new Log(opts, dirFd, segments, report);
+  }
+
+  get startOffset(): number {
+    return this.segments[0].base;
+  }
+
+  get endOffset(): number {
+    return this.active.endOffset;
+  }
+
+  get durableEnd(): number {
+    return this.durable;
+  }
+
+  get bytes(): number {
+    return this.segments.reduce((sum, segment) => sum + segment.writePos, 0);
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1];
+  }
+
+  /**
+   * Appends already-encoded, already-checked records bytes[start, end), `count` of them, the first
+   * at offset endOffset. Written synchronously to the page cache; `bytes` is not kept.
+   */
+  append(bytes: Uint8Array, start: number, end: number, count: number): void {
+    this.assertWritable();
+    const length = end - start;
+    if (length < RECORD_HEADER_BYTES || length > this.opts.segmentBytes) {
+      throw new Error(`log append of ${length} bytes: must be in [${RECORD_HEADER_BYTES}, segmentBytes = ${this.opts.segmentBytes}]`);
+    }
+    const first = readU64(dataView(bytes), start + 8);
+    if (first !== this.endOffset) throw new Error(`log append starts at offset ${first}, the log ends at ${this.endOffset}`);
+    try {
+      const segment = this.active.writePos + length > this.active.capacity ? this.roll() : this.active;
+      segment.append(bytes, start, end, count);
+    } catch (err) {
+      if (isSystemError(err)) this.fail(err);
+      throw err;
+    }
+    this.prepareIfHalfFull();
+    if (this.opts.sync === "always") this.commits.request();
+  }
+
+  /**
+   * Whole records from `from`: at most maxEntries records and maxBytes bytes, but at least one
+   * record when from < endOffset. A read stops at the end of a segment. The bytes are a fresh copy.
+   */
+  read(from: number, maxEntries: number, maxBytes: number): { bytes: Uint8Array; count: number; nextOffset: number } {
+    if (this.state === "closed") throw new Error("log read after close");
+    if (!(maxEntries >= 1)) throw new Error(`log read with maxEntries = ${maxEntries}: must be at least 1`);
+    if (!(from >= this.startOffset && from <= this.endOffset)) throw new LogRangeError(from, this.startOffset, this.endOffset);
+    if (from === this.endOffset) return { bytes: new Uint8Array(0), count: 0, nextOffset: from };
+    const { segment, pos } = this.locate(from);
+    const got = readRecords(segment, pos, maxEntries, maxBytes);
+    const nextOffset = from + got.count;
+    this.cursors.remember(nextOffset, segment, got.endPos);
+    return { bytes: got.bytes, count: got.count, nextOffset };
+  }
+
+  /** Drops every record at offset >= `offset`, zeroing the dropped bytes on disk, and fsyncs. */
+  async truncateFrom(offset: number): Promise<void> {
+    this.assertWritable();
+    if (!(offset >= this.startOffset && offset <= this.endOffset)) throw new LogRangeError(offset, this.startOffset, this.endOffset);
+    if (offset === this.endOffset) return;
+    this.state = "truncating";
+    try {
+      // A round in flight would report its (now dropped) end as durable when it finishes.
+      while (this.commits.busy) await this.commits.idle();
+      if (this.failure) throw this.failure;
+      this.dropFrom(offset);
+    } catch (err) {
+      if (isSystemError(err)) this.fail(err);
+      throw err;
+    } finally {
+      this.state = "open";
+    }
+    if (this.opts.sync === "always") this.commits.request();
+  }
+
+  /** Per segment file, the byte position known to be fdatasynced. Needs opts.trackSynced. */
+  syncedPositions(): Map<string, number> {
+    if (!this.opts.trackSynced) throw new Error("log syncedPositions() needs the option trackSynced: true");
+    return new Map(this.segments.map((segment) => [segment.path, segment.syncedPos]));
+  }
+
+  /** Syncs everything written, closes the files, stops the timer. Rejects if the log had failed. */
+  async close(): Promise<void> {
+    if (this.state === "closed" || this.state === "closing") return;
+    this.state = "closing";
+    if (this.timer) clearInterval(this.timer);
+    await this.preparing;
+    if (this.prepared) discardPrepared(this.prepared);
+    this.prepared = null;
+    while (this.commits.busy) await this.commits.idle();
+    if (!this.failure) {
+      this.commits.request();
+      while (this.commits.busy) await this.commits.idle();
+    }
+    for (const segment of this.segments) segment.close();
+    fs.closeSync(this.dirFd);
+    this.state = "closed";
+    if (this.failure) throw this.failure;
+  }
+
+  private assertWritable(): void {
+    if (this.failure) throw new Error(`log in ${this.opts.dir} failed earlier and takes no more writes: ${this.failure.message}`);
+    if (this.state !== "open") throw new Error(`log in ${this.opts.dir} is ${this.state}: no writes now`);
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    if (this.timer) clearInterval(this.timer);
+    this.onFailure(err);
+  }
+
+  /** Seals the active segment and starts the next one at endOffset. */
+  private roll(): Segment {
+    const old = this.active;
+    const file = this.prepared ?? preallocateSync(this.opts.dir, this.opts.segmentBytes);
+    this.prepared = null;
+    if (old.writePos === 0) {
+      // An empty segment (a short file left by recovery) would share the new one's name.
+      this.segments.pop();
+      this.cursors.forgetFrom(old.base);
+      old.remove();
+    }
+    const segment = Segment.install(this.opts.dir, this.endOffset, file, this.limits);
+    this.segments.push(segment);
+    this.dirDirty = true;
+    // Every policy syncs a segment when it is sealed; "always" and "interval" do it in their rounds.
+    if (this.opts.sync === "none") this.commits.request();
+    return segment;
+  }
+
+  /** Zero-fills the next segment in the background so a roll does not stall appends. */
+  private prepareIfHalfFull(): void {
+    if (this.prepared || this.preparing || this.prepareFailed) return;
+    if (this.active.writePos * 2 < this.active.capacity) return;
+    this.preparing = preallocate(this.opts.dir, this.opts.segmentBytes)
+      .then(
+        (file) => {
+          this.prepared = file;
+        },
+        () => {
+          // Out of space, say: the roll retries synchronously and reports the error from append.
+          this.prepareFailed = true;
+        },
+      )
+      .finally(() => {
+        this.preparing = null;
+      });
+  }
+
+  /** The round syncing everything written so far; null when all of it is durable already. */
+  private nextRound(): SyncRound | null {
+    const target = this.endOffset;
+    const dirty = this.segments.filter((segment) => segment.writePos > segment.syncedPos);
+    const positions = dirty.map((segment) => segment.writePos);
+    const dirFds = this.dirDirty ? [this.dirFd] : [];
+    if (dirty.length === 0 && dirFds.length === 0 && target === this.durable) return null;
+    this.dirDirty = false;
+    return {
+      dataFds: dirty.map((segment) => segment.fd),
+      dirFds,
+      done: () => {
+        dirty.forEach((segment, i) => (segment.syncedPos = Math.max(segment.syncedPos, positions[i])));
+        this.advanceDurable(target);
+      },
+    };
+  }
+
+  private advanceDurable(target: number): void {
+    if (target <= this.durable) return;
+    this.durable = target;
+    this.onDurable(target);
+  }
+
+  private syncIfBehind(): void {
+    const behind = this.dirDirty || this.durable < this.endOffset;
+    if (behind && !this.failure) this.commits.request();
+  }
+
+  private dropFrom(offset: number): void {
+    const i = this.segmentIndexFor(offset);
+    const doomed = this.segments.splice(i + 1);
+    for (const segment of doomed) segment.remove();
+    const segment = this.segments[i];
+    segment.truncateTo(segment.positionOf(offset, this.scratch), offset);
+    if (doomed.length > 0) fs.fsyncSync(this.dirFd);
+    this.cursors.forgetFrom(offset);
+    this.durable = Math.min(this.durable, offset);
+  }
+
+  private locate(from: number): { segment: Segment; pos: number } {
+    const cursor = this.cursors.find(from);
+    // A cursor at the very end of a sealed segment points nowhere useful: the record is in the next.
+    if (cursor && cursor.pos < cursor.segment.writePos) return cursor;
+    const segment = this.segments[this.segmentIndexFor(from)];
+    return { segment, pos: segment.positionOf(from, this.scratch) };
+  }
+
+  /** Index of the last segment whose base is <= offset. */
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.segments[mid].base <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+}
