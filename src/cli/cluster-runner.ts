@@ -7,10 +7,20 @@ import type { Subprocess } from "bun";
 import { fetchCluster } from "../client/client.ts";
 import { selfCommand } from "./common.ts";
 
+export interface ClusterProcess {
+  name: string;
+  args: string[];
+  proc: Subprocess;
+}
+
 export interface LocalCluster {
   dir: string;
   masterUrl: string;
-  processes: { name: string; proc: Subprocess }[];
+  processes: ClusterProcess[];
+  /** Sends `signal` to one process and waits for it to exit. */
+  signal(name: string, signal: NodeJS.Signals): Promise<void>;
+  /** Starts a stopped process again with the same arguments. */
+  restart(name: string): void;
   stop(): Promise<void>;
 }
 
@@ -18,6 +28,8 @@ export interface LocalClusterOptions {
   dir: string;
   nodes?: number;
   sync?: "always" | "interval" | "none";
+  /** The program to run for each role; this same program by default. */
+  command?: string[];
 }
 
 export function freePort(): number {
@@ -35,14 +47,33 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   const masterPort = freePort();
   const masterUrl = `http://127.0.0.1:${masterPort}`;
   writeFileSync(join(opts.dir, "master.toml"), `[master]\nserver_addr = "127.0.0.1:${masterPort}"\nstate_dir = "${join(opts.dir, "master")}"\nreplication_factor = ${count}\n`);
-  const processes: LocalCluster["processes"] = [];
-  const spawn = (name: string, args: string[]) => {
+  const processes: ClusterProcess[] = [];
+  const launch = (name: string, args: string[]) => {
     const logFile = openSync(join(opts.dir, `${name}.log`), "a");
-    const proc = Bun.spawn([...selfCommand(), ...args], { stdin: "ignore", stdout: logFile, stderr: logFile, cwd: opts.dir });
-    processes.push({ name, proc });
-    return proc;
+    return Bun.spawn([...(opts.command ?? selfCommand()), ...args], { stdin: "ignore", stdout: logFile, stderr: logFile, cwd: opts.dir });
   };
-  const cluster: LocalCluster = { dir: opts.dir, masterUrl, processes, stop: () => stopAll(processes) };
+  const spawn = (name: string, args: string[]) => processes.push({ name, args, proc: launch(name, args) });
+  const find = (name: string) => {
+    const p = processes.find((x) => x.name === name);
+    if (!p) throw new Error(`no process named ${name} in this cluster`);
+    return p;
+  };
+  const cluster: LocalCluster = {
+    dir: opts.dir,
+    masterUrl,
+    processes,
+    async signal(name, signal) {
+      const p = find(name);
+      p.proc.kill(signal);
+      await p.proc.exited;
+    },
+    restart(name) {
+      const p = find(name);
+      if (p.proc.exitCode === null && p.proc.signalCode === null) throw new Error(`${name} is still running`);
+      p.proc = launch(name, p.args);
+    },
+    stop: () => stopAll(processes),
+  };
   try {
     spawn("master", ["master", "--config", join(opts.dir, "master.toml")]);
     await waitFor(async () => (await fetch(`${masterUrl}/health`)).ok, 10_000, "the master did not start");
@@ -92,7 +123,7 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
 }
 
 /** SIGTERM to every child, then SIGKILL to any still running after 5 s. Nodes stop before the master. */
-async function stopAll(processes: { name: string; proc: Subprocess }[]): Promise<void> {
+async function stopAll(processes: ClusterProcess[]): Promise<void> {
   for (const { proc } of [...processes].reverse()) {
     if (proc.exitCode !== null || proc.signalCode !== null) continue;
     proc.kill("SIGTERM");

@@ -1,0 +1,369 @@
+import { afterAll, expect, test } from "bun:test";
+import fc from "fast-check";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Log, type LogOptions, LogRangeError } from "../../src/log/log.ts";
+import { RECORD_HEADER_BYTES, dataView, encodeRecordInto, iterateRecords } from "../../src/protocol/record.ts";
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "catena-log-"));
+  dirs.push(dir);
+  return dir;
+}
+
+function options(dir: string, more: Partial<LogOptions> = {}): LogOptions {
+  return { dir, segmentBytes: 64 * 1024, indexIntervalBytes: 1024, recordBytesMax: 16 * 1024, sync: "none", syncIntervalMs: 20, ...more };
+}
+
+/** Payload of record `offset`: its length and bytes follow from the offset, so a read can be checked. */
+function payloadOf(offset: number, size: number): Uint8Array {
+  const payload = new Uint8Array(size);
+  for (let i = 0; i < size; i++) payload[i] = (offset * 31 + i) & 0xff;
+  return payload;
+}
+
+/** Encodes records first..first+sizes.length-1 with the given payload sizes. */
+function batch(first: number, sizes: number[]): Uint8Array {
+  const out = new Uint8Array(sizes.reduce((sum, size) => sum + RECORD_HEADER_BYTES + size, 0));
+  const dv = dataView(out);
+  let pos = 0;
+  sizes.forEach((size, i) => {
+    pos = encodeRecordInto(out, dv, pos, first + i, 7, first + i, payloadOf(first + i, size));
+  });
+  return out;
+}
+
+/** Appends one batch at the log's end; returns the record sizes appended. */
+function appendSizes(log: Log, sizes: number[]): void {
+  const bytes = batch(log.endOffset, sizes);
+  log.append(bytes, 0, bytes.length, sizes.length);
+}
+
+/** Reads every record and checks each is the one written at its offset; returns payload sizes. */
+function readAllChecked(log: Log, maxEntries = 1000, maxBytes = 1 << 20): number[] {
+  const sizes: number[] = [];
+  let from = log.startOffset;
+  while (from < log.endOffset) {
+    const got = log.read(from, maxEntries, maxBytes);
+    expect(got.count).toBeGreaterThan(0);
+    let expected = from;
+    for (const record of iterateRecords(got.bytes)) {
+      expect(record.offset).toBe(expected);
+      expect(record.requestId).toBe(expected);
+      expect(record.payload).toEqual(payloadOf(expected, record.payload.length));
+      sizes.push(record.payload.length);
+      expected++;
+    }
+    expect(expected).toBe(got.nextOffset);
+    from = got.nextOffset;
+  }
+  return sizes;
+}
+
+function randomSizes(seed: number, batches: number, perBatchMax: number, sizeMax: number): number[][] {
+  let state = seed;
+  const next = (n: number): number => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state % n;
+  };
+  return Array.from({ length: batches }, () => Array.from({ length: 1 + next(perBatchMax) }, () => next(sizeMax + 1)));
+}
+
+function segmentFiles(dir: string): string[] {
+  return fs.readdirSync(dir).filter((name) => name.endsWith(".log")).sort().map((name) => path.join(dir, name));
+}
+
+/** Byte position where each record of a segment file ends, walking from the start. */
+function recordEnds(file: string): number[] {
+  const bytes = fs.readFileSync(file);
+  const dv = dataView(bytes);
+  const ends: number[] = [];
+  let pos = 0;
+  while (pos + 4 <= bytes.length && dv.getUint32(pos, true) !== 0) {
+    pos += dv.getUint32(pos, true);
+    ends.push(pos);
+  }
+  return ends;
+}
+
+test("append and read round-trip across segment rolls, also after reopen", async () => {
+  const dir = tempDir();
+  const log = await Log.open(options(dir));
+  const batches = randomSizes(1, 300, 20, 500);
+  for (const sizes of batches) appendSizes(log, sizes);
+  const written = batches.flat();
+  expect(log.endOffset).toBe(written.length);
+  expect(log.segmentCount).toBeGreaterThan(3);
+  expect(readAllChecked(log)).toEqual(written);
+  expect(readAllChecked(log, 7, 3000)).toEqual(written);
+  for (const offset of [0, 1, 100, 777, written.length - 1]) {
+    const got = log.read(offset, 1, 1);
+    expect([...iterateRecords(got.bytes)].map((r) => r.offset)).toEqual([offset]);
+  }
+  await log.close();
+
+  const again = await Log.open(options(dir));
+  expect(again.recovery).toEqual({ truncatedBytes: 0, segments: again.segmentCount });
+  expect(again.endOffset).toBe(written.length);
+  expect(readAllChecked(again)).toEqual(written);
+  await again.close();
+});
+
+test("read limits: maxEntries, maxBytes, always one record, range errors", async () => {
+  const log = await Log.open(options(tempDir()));
+  appendSizes(log, [100, 100, 100, 5000, 100]);
+  expect(log.read(0, 2, 1 << 20).count).toBe(2);
+  expect(log.read(0, 10, 2 * 132).count).toBe(2);
+  expect(log.read(0, 10, 2 * 132 - 1).count).toBe(1);
+  const big = log.read(3, 10, 10);
+  expect(big.count).toBe(1);
+  expect(big.bytes.length).toBe(RECORD_HEADER_BYTES + 5000);
+  expect(log.read(5, 10, 10)).toEqual({ bytes: new Uint8Array(0), count: 0, nextOffset: 5 });
+  for (const bad of [-1, 6, 1e9]) {
+    const err = (() => {
+      try {
+        log.read(bad, 1, 1);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(LogRangeError);
+    expect(err).toMatchObject({ from: bad, start: 0, end: 5 });
+  }
+  expect(() => log.append(batch(7, [1]), 0, 33, 1)).toThrow(/starts at offset 7/);
+  await log.close();
+});
+
+test("missing or garbled index files still read correctly", async () => {
+  for (const verifySealed of [true, false]) {
+    for (const damage of ["delete", "garbage", "plausible"] as const) {
+      const dir = tempDir();
+      const log = await Log.open(options(dir, { verifySealed }));
+      const batches = randomSizes(2, 120, 20, 400);
+      for (const sizes of batches) appendSizes(log, sizes);
+      await log.close();
+      for (const file of fs.readdirSync(dir).filter((name) => name.endsWith(".index"))) {
+        const at = path.join(dir, file);
+        if (damage === "delete") fs.rmSync(at);
+        if (damage === "garbage") fs.writeFileSync(at, new Uint8Array(13).fill(0xab));
+        // Increasing entries pointing into the middle of records.
+        if (damage === "plausible") fs.writeFileSync(at, new Uint8Array(new Uint32Array([3, 1000, 9, 2001]).buffer));
+      }
+      const again = await Log.open(options(dir, { verifySealed }));
+      expect(again.recovery.truncatedBytes).toBe(0);
+      expect(readAllChecked(again, 3, 2000)).toEqual(batches.flat());
+      await again.close();
+    }
+  }
+});
+
+test("a torn last record is cut, and no stale record reappears after newer writes", async () => {
+  for (const how of ["zeros", "ftruncate", "garbage"] as const) {
+    const dir = tempDir();
+    const log = await Log.open(options(dir));
+    for (let i = 0; i < 5; i++) appendSizes(log, [200, 300, 400]);
+    await log.close();
+    const file = segmentFiles(dir).at(-1)!;
+    const ends = recordEnds(file);
+    const cut = ends.at(-2)! + 100; // in the middle of the last record
+    const fd = fs.openSync(file, "r+");
+    if (how === "zeros") fs.writeSync(fd, new Uint8Array(ends.at(-1)! - cut), 0, ends.at(-1)! - cut, cut);
+    if (how === "ftruncate") fs.ftruncateSync(fd, cut);
+    if (how === "garbage") fs.writeSync(fd, new Uint8Array(50).fill(0x5a), 0, 50, ends.at(-1)! + 1000);
+    fs.closeSync(fd);
+
+    const reopened = await Log.open(options(dir));
+    const kept = how === "garbage" ? 15 : 14;
+    expect(reopened.endOffset).toBe(kept);
+    expect(reopened.recovery.truncatedBytes).toBeGreaterThan(0);
+    expect(reopened.recovery.problem).toContain(file);
+    appendSizes(reopened, [10]);
+    await reopened.close();
+
+    const third = await Log.open(options(dir));
+    expect(third.recovery.truncatedBytes).toBe(0);
+    expect(third.endOffset).toBe(kept + 1);
+    expect(readAllChecked(third).length).toBe(kept + 1);
+    await third.close();
+  }
+});
+
+test("a hole in the middle (torn page) drops everything after it, for good", async () => {
+  const dir = tempDir();
+  const log = await Log.open(options(dir));
+  appendSizes(log, [300, 300, 300, 300, 300, 300, 300, 300]);
+  await log.close();
+  const file = segmentFiles(dir)[0];
+  const ends = recordEnds(file);
+  const fd = fs.openSync(file, "r+");
+  fs.writeSync(fd, new Uint8Array(332), 0, 332, ends[3]); // record 4 never reached the disk
+  fs.closeSync(fd);
+
+  const reopened = await Log.open(options(dir));
+  expect(reopened.endOffset).toBe(4);
+  // Same sizes again: without zeroing, old records 5..7 would line up behind the new record 4.
+  appendSizes(reopened, [300]);
+  await reopened.close();
+  const third = await Log.open(options(dir));
+  expect(third.endOffset).toBe(5);
+  await third.close();
+});
+
+test("a flipped byte: in the last segment the tail from that record is cut, in a sealed one the log ends there", async () => {
+  const dir = tempDir();
+  const log = await Log.open(options(dir));
+  const batches = randomSizes(3, 100, 10, 300);
+  for (const sizes of batches) appendSizes(log, sizes);
+  const segments = log.segmentCount;
+  await log.close();
+  const files = segmentFiles(dir);
+  const flip = (file: string, record: number): number => {
+    const ends = recordEnds(file);
+    const bytes = fs.readFileSync(file);
+    bytes[ends[record - 1] + RECORD_HEADER_BYTES] ^= 0x10;
+    fs.writeFileSync(file, bytes);
+    return Number(path.basename(file, ".log")) + record;
+  };
+
+  const lastBad = flip(files.at(-1)!, Math.floor(recordEnds(files.at(-1)!).length / 2));
+  const reopened = await Log.open(options(dir));
+  expect(reopened.endOffset).toBe(lastBad);
+  expect(reopened.recovery.problem).toContain("checksum mismatch");
+  await reopened.close();
+
+  const sealedBad = flip(files[1], 5);
+  const third = await Log.open(options(dir));
+  expect(third.endOffset).toBe(sealedBad);
+  expect(third.segmentCount).toBe(2);
+  expect(segments).toBeGreaterThan(2);
+  expect(third.recovery.problem).toContain("deleted the later segments");
+  expect(readAllChecked(third).length).toBe(sealedBad);
+  await third.close();
+});
+
+test("truncateFrom drops records across segments and zeroes them", async () => {
+  const dir = tempDir();
+  const log = await Log.open(options(dir));
+  const batches = randomSizes(4, 100, 10, 300);
+  for (const sizes of batches) appendSizes(log, sizes);
+  const before = log.segmentCount;
+  await log.truncateFrom(40);
+  expect(log.endOffset).toBe(40);
+  expect(log.segmentCount).toBeLessThan(before);
+  expect(readAllChecked(log)).toEqual(batches.flat().slice(0, 40));
+  appendSizes(log, [1, 2, 3]);
+  await log.close();
+  const again = await Log.open(options(dir));
+  expect(again.endOffset).toBe(43);
+  expect(readAllChecked(again)).toEqual([...batches.flat().slice(0, 40), 1, 2, 3]);
+  await again.close();
+});
+
+function durableAt(log: Log, offset: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (log.durableEnd >= offset) return resolve();
+    log.onDurable = (end) => end >= offset && resolve();
+  });
+}
+
+function sumSynced(log: Log): number {
+  return [...log.syncedPositions().values()].reduce((a, b) => a + b, 0);
+}
+
+test('sync "always": durableEnd catches up by group commit, across rolls', async () => {
+  const log = await Log.open(options(tempDir(), { sync: "always", trackSynced: true }));
+  for (let i = 0; i < 200; i++) appendSizes(log, [400, 400]);
+  expect(log.durableEnd).toBeLessThan(log.endOffset);
+  await durableAt(log, log.endOffset);
+  expect(log.durableEnd).toBe(400);
+  expect(sumSynced(log)).toBe(log.bytes);
+  await log.close();
+});
+
+test('sync "interval": durableEnd catches up after the interval', async () => {
+  const log = await Log.open(options(tempDir(), { sync: "interval", syncIntervalMs: 20, trackSynced: true }));
+  appendSizes(log, [100, 100, 100]);
+  expect(log.durableEnd).toBe(0);
+  expect(sumSynced(log)).toBe(0);
+  await Bun.sleep(100);
+  expect(log.durableEnd).toBe(3);
+  expect(sumSynced(log)).toBe(log.bytes);
+  await log.close();
+});
+
+test('sync "none": durable only at segment roll and close', async () => {
+  const dir = tempDir();
+  const log = await Log.open(options(dir, { trackSynced: true }));
+  appendSizes(log, [100, 100, 100]);
+  await Bun.sleep(50);
+  expect(log.durableEnd).toBe(0);
+  while (log.segmentCount === 1) appendSizes(log, [1000]);
+  const sealedEnd = log.endOffset - 1;
+  await durableAt(log, sealedEnd);
+  expect(log.durableEnd).toBe(sealedEnd);
+  const [sealed, active] = [...log.syncedPositions().values()];
+  expect(sealed).toBe(recordEnds(segmentFiles(dir)[0]).at(-1)!);
+  expect(active).toBe(0);
+  let reported = 0;
+  log.onDurable = (end) => (reported = end);
+  await log.close();
+  expect(reported).toBe(sealedEnd + 1);
+  const again = await Log.open(options(dir));
+  expect(again.endOffset).toBe(sealedEnd + 1);
+  await again.close();
+});
+
+test("an fdatasync failure fails the log for good", async () => {
+  const failing = (_fd: number, callback: (err: NodeJS.ErrnoException | null) => void): void => {
+    const err: NodeJS.ErrnoException = new Error("EIO: i/o error, fdatasync");
+    err.code = "EIO";
+    setTimeout(() => callback(err), 1);
+  };
+  const log = await Log.open(options(tempDir(), { sync: "always", fdatasync: failing }));
+  const failed = new Promise<Error>((resolve) => (log.onFailure = resolve));
+  appendSizes(log, [10]);
+  expect((await failed).message).toContain("EIO");
+  expect(log.durableEnd).toBe(0);
+  expect(() => appendSizes(log, [10])).toThrow(/failed earlier/);
+  expect(log.close()).rejects.toThrow("EIO");
+});
+
+test("property: after a cut anywhere in the last segment, exactly the complete records before it remain", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.array(fc.integer({ min: 0, max: 600 }), { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 60 }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.boolean(),
+      async (batches, where, shrinkFile) => {
+        const dir = tempDir();
+        const log = await Log.open(options(dir, { segmentBytes: 16 * 1024, indexIntervalBytes: 512, recordBytesMax: 4096 }));
+        for (const sizes of batches) appendSizes(log, sizes);
+        await log.close();
+        const file = segmentFiles(dir).at(-1)!;
+        const base = Number(path.basename(file, ".log"));
+        const ends = recordEnds(file);
+        const used = ends.at(-1) ?? 0;
+        const cut = Math.floor(where * used);
+        if (shrinkFile) fs.truncateSync(file, cut);
+        else {
+          const fd = fs.openSync(file, "r+");
+          fs.writeSync(fd, new Uint8Array(used - cut), 0, used - cut, cut);
+          fs.closeSync(fd);
+        }
+        const expected = base + ends.filter((end) => end <= cut).length;
+        const reopened = await Log.open(options(dir, { segmentBytes: 16 * 1024, indexIntervalBytes: 512, recordBytesMax: 4096 }));
+        expect(reopened.endOffset).toBe(expected);
+        expect(readAllChecked(reopened)).toEqual(batches.flat().slice(0, expected));
+        await reopened.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
