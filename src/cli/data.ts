@@ -28,10 +28,16 @@ export async function runAppend(p: Parsed): Promise<number> {
       const first = inflight.shift()!;
       print(await first.done, first.line);
     };
+    // Each line is held back by one so that the empty "line" after a final newline is not sent.
+    let held: string | null = null;
     for await (const line of console) {
-      if (inflight.length >= APPEND_INFLIGHT_MAX) await settle();
-      inflight.push({ line, done: client.append(line) });
+      if (held !== null) {
+        if (inflight.length >= APPEND_INFLIGHT_MAX) await settle();
+        inflight.push({ line: held, done: client.append(held) });
+      }
+      held = line;
     }
+    if (held) inflight.push({ line: held, done: client.append(held) });
     while (inflight.length > 0) await settle();
     return 0;
   } finally {
@@ -77,8 +83,9 @@ export async function runTail(p: Parsed): Promise<number> {
     void untilSignal().then(() => resolve());
   });
   await stopped;
+  const failed = failure;
   client.close();
-  if (failure) throw failure;
+  if (failed) throw failed;
   return 0;
 }
 
