@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 
-export const ZERO_CHUNK_BYTES = 1 << 20;
+const ZERO_CHUNK_BYTES = 1 << 20;
 const ZEROS = new Uint8Array(ZERO_CHUNK_BYTES);
 const OPEN_READ_WRITE = fs.constants.O_RDWR | fs.constants.O_CREAT;
 const PREALLOC_SUFFIX = ".prealloc.tmp";
@@ -131,8 +131,4 @@ async function writeZerosAsync(fd: number, pos: number, length: number): Promise
 export function discardPrepared(file: PreparedFile): void {
   fs.closeSync(file.fd);
   fs.rmSync(file.path, { force: true });
-}
-
-export function syncDirectory(dirFd: number): void {
-  fs.fsyncSync(dirFd);
 }

@@ -34,6 +34,7 @@ export class Log {
   private prepared: PreparedFile | null = null;
   private preparing: Promise<void> | null = null;
   private prepareFailed = false;
+  private truncation: Promise<void> | null = null;
   private readonly commits: GroupCommit;
   private readonly timer: ReturnType<typeof setInterval> | null = null;
   private readonly cursors = new CursorCache(CURSORS_MAX);
@@ -61,14 +62,19 @@ export class Log {
     checkOptions(opts);
     fs.mkdirSync(opts.dir, { recursive: true });
     const dirFd = fs.openSync(opts.dir, "r");
-    const limits = { indexIntervalBytes: opts.indexIntervalBytes, recordBytesMax: opts.recordBytesMax };
-    const { segments, report } = recoverSegments(opts.dir, limits, opts.verifySealed ?? true);
-    if (segments.length === 0) {
-      segments.push(Segment.install(opts.dir, 0, preallocateSync(opts.dir, opts.segmentBytes), limits));
-      fs.fsyncSync(dirFd);
-      report.segments = 1;
+    try {
+      const limits = { indexIntervalBytes: opts.indexIntervalBytes, recordBytesMax: opts.recordBytesMax };
+      const { segments, report } = recoverSegments(opts.dir, limits, opts.verifySealed ?? true);
+      if (segments.length === 0) {
+        segments.push(Segment.install(opts.dir, 0, preallocateSync(opts.dir, opts.segmentBytes), limits));
+        fs.fsyncSync(dirFd);
+        report.segments = 1;
+      }
+      return new Log(opts, dirFd, segments, report);
+    } catch (err) {
+      fs.closeSync(dirFd);
+      throw err;
     }
-    return new Log(opts, dirFd, segments, report);
   }
 
   get startOffset(): number {
@@ -140,18 +146,26 @@ export class Log {
     if (!(offset >= this.startOffset && offset <= this.endOffset)) throw new LogRangeError(offset, this.startOffset, this.endOffset);
     if (offset === this.endOffset) return;
     this.state = "truncating";
+    this.truncation = this.truncateWhenIdle(offset);
     try {
-      // A round in flight would report its (now dropped) end as durable when it finishes.
-      while (this.commits.busy) await this.commits.idle();
-      if (this.failure) throw this.failure;
+      await this.truncation;
+    } finally {
+      this.truncation = null;
+      if (this.state === "truncating") this.state = "open";
+    }
+    if (this.opts.sync === "always" && this.state === "open") this.commits.request();
+  }
+
+  private async truncateWhenIdle(offset: number): Promise<void> {
+    // A round in flight would report its (now dropped) end as durable when it finishes.
+    while (this.commits.busy) await this.commits.idle();
+    if (this.failure) throw this.failure;
+    try {
       this.dropFrom(offset);
     } catch (err) {
       if (isSystemError(err)) this.fail(err);
       throw err;
-    } finally {
-      this.state = "open";
     }
-    if (this.opts.sync === "always") this.commits.request();
   }
 
   /** Per segment file, the byte position known to be fdatasynced. Needs opts.trackSynced. */
@@ -165,6 +179,7 @@ export class Log {
     if (this.state === "closed" || this.state === "closing") return;
     this.state = "closing";
     if (this.timer) clearInterval(this.timer);
+    await this.truncation?.catch(() => {});
     await this.preparing;
     if (this.prepared) discardPrepared(this.prepared);
     this.prepared = null;

@@ -108,7 +108,7 @@ function quickScan(segment: Segment, nextBase: number): SegmentScan | null {
 }
 
 /** Checks records from byte `pos` (holding `offset`) until the first bad one or the end of data. */
-export function scanSegment(segment: Segment, pos = 0, offset = segment.base, index = new SparseIndex(segment.limits.indexIntervalBytes)): SegmentScan {
+function scanSegment(segment: Segment, pos = 0, offset = segment.base, index = new SparseIndex(segment.limits.indexIntervalBytes)): SegmentScan {
   const { recordBytesMax } = segment.limits;
   const chunk = new Uint8Array(Math.min(segment.capacity, Math.max(SCAN_CHUNK_BYTES, 2 * recordBytesMax)));
   for (;;) {

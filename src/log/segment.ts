@@ -79,7 +79,7 @@ export class Segment {
    * Offers every record in bytes[start, end) to the index: bytes[start] sits at file position `pos`
    * and holds offset `offset`. Returns the number of records.
    */
-  indexRecords(bytes: Uint8Array, start: number, end: number, pos: number, offset: number): number {
+  private indexRecords(bytes: Uint8Array, start: number, end: number, pos: number, offset: number): number {
     const dv = dataView(bytes);
     let at = start;
     let count = 0;

@@ -307,7 +307,7 @@ test('sync "interval": durableEnd catches up after the interval', async () => {
   appendSizes(log, [100, 100, 100]);
   expect(log.durableEnd).toBe(0);
   expect(sumSynced(log)).toBe(0);
-  await Bun.sleep(100);
+  await durableAt(log, 3);
   expect(log.durableEnd).toBe(3);
   expect(sumSynced(log)).toBe(log.bytes);
   await log.close();
