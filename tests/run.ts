@@ -7,7 +7,7 @@ const out = ".tmp/junit.xml";
 mkdirSync(".tmp", { recursive: true });
 rmSync(out, { force: true });
 
-const proc = Bun.spawn([process.execPath, "test", "--reporter=junit", `--reporter-outfile=${out}`, ...process.argv.slice(2)], {
+const proc = Bun.spawn([process.execPath, "test", "--timeout=120000", "--reporter=junit", `--reporter-outfile=${out}`, ...process.argv.slice(2)], {
   stdio: ["inherit", "inherit", "inherit"],
 });
 const code = await proc.exited;

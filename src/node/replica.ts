@@ -103,10 +103,11 @@ export class Replica {
     this.predecessorId = index > 0 ? layout.members[index - 1].id : null;
     const wasHead = this.isHead;
     this.role = index < 0 ? "none" : layout.members.length === 1 ? "single" : index === 0 ? "head" : successor ? "middle" : "tail";
-    if (!successor || successor.id !== this.downstream?.successorId) {
-      this.downstream?.stop();
-      this.downstream = successor ? new Downstream(successor.id, successor.replicationAddr, this.downstreamHost()) : null;
-    }
+    // Every new epoch starts a fresh replication stream: the handshake re-learns where the
+    // successor's log ends (it may be a different node, at a different address, or have lost an
+    // unsynced tail), and the successor refuses streams from an older epoch.
+    this.downstream?.stop();
+    this.downstream = successor ? new Downstream(successor.id, successor.replicationAddr, this.downstreamHost()) : null;
     if (this.upstream && (this.isHead || !this.predecessorId)) {
       this.upstream.close();
       this.upstream = null;

@@ -613,7 +613,7 @@ describe("decoders refuse malformed bodies", () => {
       [encodeRead(1, { chainId: 1, from: 1, maxEntries: 1, maxBytes: 1 }), 20, decodeRead],
       [encodeWatermark(FrameType.ack, { chainId: 1, epoch: 1, offset: 1 }), 20, decodeWatermark],
       [encodeHelloOk(1, { version: 1, logEnd: 1, commitEnd: 1 }), 24, decodeHelloOk],
-      [encodeLatestOk(1, { startOffset: 1, commitEnd: 1, logEnd: 1 }), 36, decodeLatestOk],
+      [encodeLatestOk(1, { startOffset: 1, commitEnd: 1, logEnd: 1 }), 28, decodeLatestOk],
       [encodeSubscribe(1, { chainId: 1, from: 1 }), 20, decodeSubscribe],
       [encodeEntries(FrameType.entries, 1, 1, 1, 0, new Uint8Array(0)), 20, decodeEntries],
       [replicateSample(), 20, decodeReplicate],

@@ -1,0 +1,92 @@
+// The head's duplicate detection for retried appends (src/node/dedup.ts).
+
+import { describe, expect, test } from "bun:test";
+import { DEDUP_CLIENTS_MAX, DEDUP_REQUESTS_PER_CLIENT, DedupTable } from "../../src/node/dedup.ts";
+
+describe("DedupTable", () => {
+  test("an unknown client's request is new", () => {
+    const t = new DedupTable();
+    expect(t.check(1, 1)).toEqual({ kind: "new" });
+    expect(t.check(1, 0)).toEqual({ kind: "new" });
+  });
+
+  test("a recorded request is a duplicate carrying its first offset", () => {
+    const t = new DedupTable();
+    t.record(7, 1, 100);
+    t.record(7, 4, 103); // a request of 3 entries used ids 1..3; the next starts at 4
+    expect(t.check(7, 1)).toEqual({ kind: "duplicate", firstOffset: 100 });
+    expect(t.check(7, 4)).toEqual({ kind: "duplicate", firstOffset: 103 });
+    expect(t.check(7, 7)).toEqual({ kind: "new" });
+    expect(t.check(7, 2)).toEqual({ kind: "new" }); // only a request's first id is looked up
+  });
+
+  test("clients are kept apart", () => {
+    const t = new DedupTable();
+    t.record(1, 5, 10);
+    t.record(2, 5, 20);
+    expect(t.check(1, 5)).toEqual({ kind: "duplicate", firstOffset: 10 });
+    expect(t.check(2, 5)).toEqual({ kind: "duplicate", firstOffset: 20 });
+    expect(t.check(3, 5)).toEqual({ kind: "new" });
+  });
+
+  test("recording every entry (as a rebuild from the log does) finds a request by its first id", () => {
+    const t = new DedupTable();
+    for (let k = 0; k < 4; k++) t.record(9, 50 + k, 1000 + k);
+    expect(t.check(9, 50)).toEqual({ kind: "duplicate", firstOffset: 1000 });
+    expect(t.check(9, 54)).toEqual({ kind: "new" });
+  });
+
+  test("past the per-client window the oldest request is forgotten and reported too old", () => {
+    const t = new DedupTable();
+    for (let i = 1; i <= DEDUP_REQUESTS_PER_CLIENT; i++) t.record(1, i, i * 10);
+    expect(t.check(1, 1)).toEqual({ kind: "duplicate", firstOffset: 10 });
+    t.record(1, DEDUP_REQUESTS_PER_CLIENT + 1, 0);
+    expect(t.check(1, 1)).toEqual({ kind: "tooOld" });
+    expect(t.check(1, 0)).toEqual({ kind: "tooOld" });
+    expect(t.check(1, 2)).toEqual({ kind: "duplicate", firstOffset: 20 });
+    expect(t.check(1, DEDUP_REQUESTS_PER_CLIENT + 2)).toEqual({ kind: "new" });
+    for (let i = 2; i <= 5; i++) t.record(1, DEDUP_REQUESTS_PER_CLIENT + i, 0);
+    expect(t.check(1, 5)).toEqual({ kind: "tooOld" });
+    expect(t.check(1, 6)).toEqual({ kind: "duplicate", firstOffset: 60 });
+  });
+
+  test("one client's window does not evict another's", () => {
+    const t = new DedupTable();
+    t.record(2, 1, 5);
+    for (let i = 1; i <= DEDUP_REQUESTS_PER_CLIENT + 10; i++) t.record(1, i, i);
+    expect(t.check(1, 1)).toEqual({ kind: "tooOld" });
+    expect(t.check(2, 1)).toEqual({ kind: "duplicate", firstOffset: 5 });
+  });
+
+  test("eviction goes by recording order; the forgotten mark is the highest id evicted", () => {
+    const t = new DedupTable();
+    t.record(1, 100_000, 0); // recorded first, so evicted first, though not the lowest id
+    for (let i = 1; i < DEDUP_REQUESTS_PER_CLIENT; i++) t.record(1, i, i);
+    expect(t.check(1, 100_000)).toEqual({ kind: "duplicate", firstOffset: 0 });
+    t.record(1, DEDUP_REQUESTS_PER_CLIENT, 0);
+    expect(t.check(1, 100_000)).toEqual({ kind: "tooOld" });
+    // An id never seen but below the mark cannot be checked any more.
+    expect(t.check(1, 50_000)).toEqual({ kind: "tooOld" });
+    // Ids below the mark are still remembered while they are in the window.
+    expect(t.check(1, 3)).toEqual({ kind: "duplicate", firstOffset: 3 });
+  });
+
+  test("recording an id again updates its offset without growing the window", () => {
+    const t = new DedupTable();
+    t.record(1, 1, 10);
+    t.record(1, 1, 11);
+    expect(t.check(1, 1)).toEqual({ kind: "duplicate", firstOffset: 11 });
+    for (let i = 2; i <= DEDUP_REQUESTS_PER_CLIENT; i++) t.record(1, i, i);
+    expect(t.check(1, 1)).toEqual({ kind: "duplicate", firstOffset: 11 });
+  });
+
+  test("past the client limit the client recorded first is forgotten", () => {
+    const t = new DedupTable();
+    for (let c = 1; c <= DEDUP_CLIENTS_MAX; c++) t.record(c, 1, c);
+    expect(t.check(1, 1)).toEqual({ kind: "duplicate", firstOffset: 1 });
+    t.record(DEDUP_CLIENTS_MAX + 1, 1, 0);
+    expect(t.check(1, 1)).toEqual({ kind: "new" });
+    expect(t.check(2, 1)).toEqual({ kind: "duplicate", firstOffset: 2 });
+    expect(t.check(DEDUP_CLIENTS_MAX + 1, 1)).toEqual({ kind: "duplicate", firstOffset: 0 });
+  });
+});
