@@ -1,5 +1,5 @@
 // Micro-benchmarks of the log: one append of a 50-record batch (100-byte payloads) under each sync
-// policy, and CRC32C. Run: bun src/bench/log.micro.ts
+// policy, and CRC32C. Registered here, run by src/bench/micro.ts (npm run bench:micro).
 //
 // Each append patches the batch's offsets in place instead of re-encoding it, so the on-disk CRCs
 // go stale: the log does not check them (its caller did), and the directory is thrown away.
@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { bench, do_not_optimize, group, run } from "mitata";
+import { bench, do_not_optimize, group } from "mitata";
 import { Log, type SyncPolicy } from "../log/log.ts";
 import { crc32c } from "../protocol/crc32c.ts";
 import { RECORD_HEADER_BYTES, dataView, encodeRecordInto, writeU64 } from "../protocol/record.ts";
@@ -72,17 +72,8 @@ group("crc32c", () => {
   bench("64 KiB", () => do_not_optimize(crc32c(large)));
 });
 
-const { benchmarks } = await run();
-// mitata's table shows avg/p75/p99; the median is what the design notes quote.
-console.log("\nmedians (p50):");
-for (const trial of benchmarks) {
-  for (const result of trial.runs) if (result.stats) console.log(`  ${result.name.padEnd(32)} ${formatNs(result.stats.p50)}`);
-}
-for (const log of Object.values(logs)) await log.close();
-fs.rmSync(root, { recursive: true, force: true });
-
-function formatNs(ns: number): string {
-  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
-  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
-  return `${ns.toFixed(1)} ns`;
+/** Closes the logs and removes their directory; call after mitata's run(). */
+export async function cleanupLogBench(): Promise<void> {
+  for (const log of Object.values(logs)) await log.close();
+  fs.rmSync(root, { recursive: true, force: true });
 }
