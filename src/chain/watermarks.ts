@@ -1,30 +1,34 @@
 // The commit rule of one replica, as pure state: no I/O, no clock.
 //
-// Each node contributes its "ackable" end: under sync = "always" the end of what it has
-// fdatasynced, otherwise the end of what it has written. A node tells its predecessor the lowest
-// ackable end of itself and every node below it (ACK). The head's view of that minimum is the
-// chain's durable watermark: every entry below it is held (durable, under "always") by every node,
-// so it is committed. The head sends the commit end down the chain (COMMIT) so every node knows it
-// and serves reads only below it.
+// Each node has an "ackable" end: under sync = "always" the end of what it has fdatasynced,
+// otherwise the end of what it has written. Going down the chain, each node tells its successor
+// the lowest ackable end of itself and every node above it (DURABLE). At the tail that minimum,
+// taken with the tail's own ackable end, is the chain's durable watermark: every entry below it is
+// held by every node (durable on every node under "always"), so it is committed. The tail is the
+// first node to know it, answers the appends, and sends the commit end back up the chain
+// (COMMIT) so every node knows it. Reads served by the tail are therefore linearizable: the tail
+// acknowledges an append and makes it readable at the same moment.
 
 export interface WatermarkEffects {
-  /** Send this ACK value to the predecessor. */
-  ackUp?: number;
-  /** The commit end advanced to this value. */
+  /** Send this DURABLE value to the successor. */
+  durableDown?: number;
+  /** The commit end advanced from `committedFrom` to `committed`. */
   committed?: number;
+  committedFrom?: number;
 }
 
 export class Watermarks {
-  /** Lowest ackable end of this node and everything downstream, as last computed. */
-  private suffixAck = 0;
-  private downstreamAck = 0;
   private localAckable = 0;
-  private commit = 0;
+  /** The predecessor's DURABLE value: lowest ackable end of every node above this one. */
+  private upstreamDurable = 0;
+  /** The last prefix minimum computed (this node and everything above it). */
+  private prefix = -1;
+  private commit: number;
 
   constructor(
     private isHead: boolean,
-    private hasSuccessor: boolean,
-    initialCommit: number,
+    private isTail: boolean,
+    initialCommit = 0,
   ) {
     this.commit = initialCommit;
   }
@@ -33,18 +37,17 @@ export class Watermarks {
     return this.commit;
   }
 
-  /** The ACK value this node reports upstream: its own ackable end, or less if a successor lags. */
-  get suffix(): number {
-    return this.hasSuccessor ? Math.min(this.localAckable, this.downstreamAck) : this.localAckable;
+  /** The DURABLE value this node reports downstream. */
+  get prefixDurable(): number {
+    return this.isHead ? this.localAckable : Math.min(this.localAckable, this.upstreamDurable);
   }
 
-  /** The node's place in the chain changed (new epoch). The successor's ACK starts from zero. */
-  reposition(isHead: boolean, hasSuccessor: boolean): WatermarkEffects {
-    const successorChanged = hasSuccessor !== this.hasSuccessor;
+  /** The node's place in the chain changed (new epoch). The predecessor's value starts over. */
+  reposition(isHead: boolean, isTail: boolean): WatermarkEffects {
     this.isHead = isHead;
-    this.hasSuccessor = hasSuccessor;
-    if (successorChanged || hasSuccessor) this.downstreamAck = 0;
-    this.suffixAck = -1;
+    this.isTail = isTail;
+    this.upstreamDurable = 0;
+    this.prefix = -1;
     return this.recompute();
   }
 
@@ -55,32 +58,32 @@ export class Watermarks {
     return this.recompute();
   }
 
-  /** The successor reported its ACK value. */
-  downstreamAcked(end: number): WatermarkEffects {
-    if (end <= this.downstreamAck) return {};
-    this.downstreamAck = end;
+  /** The predecessor reported its DURABLE value. */
+  upstreamAdvanced(end: number): WatermarkEffects {
+    if (end <= this.upstreamDurable) return {};
+    this.upstreamDurable = end;
     return this.recompute();
   }
 
-  /** The predecessor announced a commit end (non-head nodes). Clamped to what this node holds. */
-  commitAnnounced(end: number, logEnd: number): WatermarkEffects {
-    const next = Math.min(end, logEnd);
-    if (next <= this.commit) return {};
-    this.commit = next;
-    return { committed: next };
+  /** The successor reported the commit end (flowing up from the tail). Clamped to this log. */
+  commitReported(end: number, logEnd: number): WatermarkEffects {
+    return this.advanceCommit(Math.min(end, logEnd), {});
   }
 
   private recompute(): WatermarkEffects {
-    const suffix = this.hasSuccessor ? Math.min(this.localAckable, this.downstreamAck) : this.localAckable;
+    const prefix = this.prefixDurable;
     const effects: WatermarkEffects = {};
-    if (suffix !== this.suffixAck) {
-      this.suffixAck = suffix;
-      if (!this.isHead) effects.ackUp = suffix;
-    }
-    if (this.isHead && suffix > this.commit) {
-      this.commit = suffix;
-      effects.committed = suffix;
-    }
+    if (prefix === this.prefix) return effects;
+    this.prefix = prefix;
+    if (!this.isTail) effects.durableDown = prefix;
+    return this.isTail ? this.advanceCommit(prefix, effects) : effects;
+  }
+
+  private advanceCommit(next: number, effects: WatermarkEffects): WatermarkEffects {
+    if (next <= this.commit) return effects;
+    effects.committedFrom = this.commit;
+    effects.committed = next;
+    this.commit = next;
     return effects;
   }
 }

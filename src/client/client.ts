@@ -5,16 +5,23 @@
 //   const { entries } = await client.read(0, { maxEntries: 100 });
 //   const sub = client.subscribe(0, (entries) => ...);    // committed entries as they arrive
 //
-// An append resolves only when every node of the chain holds the entry (fdatasynced on every node
-// under sync = "always"). Each append carries (clientId, requestId), so the head never writes a
-// retried request twice.
+// Appends go to the head; the tail answers them (APPEND_OK) once every node of the chain holds
+// them (fdatasynced on every node under sync = "always"). Reads and subscriptions go to the tail.
+// Each append carries (clientId, requestId): when the chain changes (a node failed, the master
+// installed a new head or tail) the client fetches the new layout and sends every unanswered
+// append again with its original ids; the head never writes a request twice, and answers a retry
+// with the original offset.
 
 import { CatenaError, ErrorCode } from "../protocol/errors.ts";
 import {
-  decodeAppendOk, decodeEntries, decodeLatestOk, encodeAppend, encodeLatest, encodeRead, encodeSubscribe, encodeUnsubscribe, type LatestOk,
+  FrameType, decodeAppendOk, decodeEntries, decodeError, decodeLatestOk, encodeAppend, encodeLatest, encodeRead, encodeSubscribe,
+  encodeUnsubscribe, encodeWatchAcks, type LatestOk,
 } from "../protocol/messages.ts";
 import { iterateRecords } from "../protocol/record.ts";
+import { fetchCluster, type ClusterDocument } from "./cluster.ts";
 import { NodeConnection } from "./node-connection.ts";
+
+export { fetchCluster, type ClusterDocument } from "./cluster.ts";
 
 export interface ClientOptions {
   /** The master's URL, e.g. "http://127.0.0.1:7100". */
@@ -22,7 +29,10 @@ export interface ClientOptions {
   chainId?: number;
   /** Identifies this client's appends for deduplication; random by default. */
   clientId?: number;
+  /** How long an append, read or latest may take, failovers included, before it fails. */
   requestTimeoutMs?: number;
+  /** An append unanswered for this long is sent again (after checking the layout). */
+  resendAfterMs?: number;
 }
 
 export interface Entry {
@@ -42,10 +52,23 @@ export interface Subscription {
   close(): void;
 }
 
-export interface ClusterDocument {
-  chains: { chainId: number; epoch: number; members: string[]; head: string | null; tail: string | null }[];
-  nodes: { id: string; clientAddr: string; replicationAddr: string; adminAddr: string; role: string; state: string; logEnd: number | null; commitEnd: number | null; heartbeatAgeMs: number | null; lastHeartbeat: string | null }[];
-  [key: string]: unknown;
+interface PendingAppend {
+  firstRequestId: number;
+  payloads: Uint8Array[];
+  remaining: number;
+  firstOffset: number;
+  /** Correlation id of the last send to the head, for routing its errors. */
+  sentId: number;
+  sentAt: number;
+  deadline: number;
+  resolve(offsets: number[]): void;
+  reject(err: Error): void;
+}
+
+interface Layout {
+  epoch: number;
+  headAddr: string;
+  tailAddr: string;
 }
 
 const encoder = new TextEncoder();
@@ -59,45 +82,47 @@ export function randomClientId(): number {
   return (words[0] & 0x1f_ffff) * 0x1_0000_0000 + words[1] || 1;
 }
 
-export async function fetchCluster(master: string, timeoutMs = 3000): Promise<ClusterDocument> {
-  let res: Response;
-  try {
-    res = await fetch(`${master.replace(/\/$/, "")}/v1/cluster`, { signal: AbortSignal.timeout(timeoutMs) });
-  } catch (e) {
-    throw new CatenaError(ErrorCode.unavailable, `cannot reach the master at ${master}: ${(e as Error).message}`);
-  }
-  if (!res.ok) throw new CatenaError(ErrorCode.unavailable, `the master at ${master} answered HTTP ${res.status}`);
-  return (await res.json()) as ClusterDocument;
+/** Errors after which the request is worth sending again once the layout is fresh. */
+function retryable(err: unknown): boolean {
+  if (!(err instanceof CatenaError)) return true;
+  return err.code === ErrorCode.notHead || err.code === ErrorCode.notServing || err.code === ErrorCode.unavailable || err.code === ErrorCode.staleEpoch || err.code === ErrorCode.unknownChain;
 }
 
 export class CatenaClient {
   readonly clientId: number;
+  readonly chainId: number;
+  private readonly timeoutMs: number;
+  private readonly resendAfterMs: number;
   private nextRequestId = 1;
+  private layout: Layout | null = null;
+  private head: NodeConnection | null = null;
+  private tail: NodeConnection | null = null;
+  /** Every unanswered append, once per request id it covers. */
+  private readonly appends = new Map<number, PendingAppend>();
+  /** head correlation id -> append, for errors from the head */
+  private readonly sentIds = new Map<number, PendingAppend>();
+  private refreshing: Promise<void> | null = null;
+  private readonly timer: ReturnType<typeof setInterval>;
+  private closed = false;
 
-  private constructor(
-    readonly options: ClientOptions,
-    readonly chainId: number,
-    private readonly head: NodeConnection,
-    private readonly tail: NodeConnection,
-  ) {
+  private constructor(readonly options: ClientOptions) {
     this.clientId = options.clientId ?? randomClientId();
+    this.chainId = options.chainId ?? 1;
+    this.timeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.resendAfterMs = options.resendAfterMs ?? 1000;
+    this.timer = setInterval(() => this.checkAppends(), Math.min(250, this.resendAfterMs));
+    this.timer.unref?.();
   }
 
   static async connect(options: ClientOptions): Promise<CatenaClient> {
-    const chainId = options.chainId ?? 1;
-    const doc = await fetchCluster(options.master);
-    const chain = doc.chains.find((c) => c.chainId === chainId);
-    if (!chain || !chain.head || !chain.tail) throw new CatenaError(ErrorCode.unavailable, `chain ${chainId} has no members yet; are the nodes running?`);
-    const addr = (id: string) => doc.nodes.find((n) => n.id === id)!.clientAddr;
-    const timeout = options.requestTimeoutMs ?? 10_000;
-    const head = new NodeConnection(addr(chain.head), timeout);
-    await head.open();
-    let tail = head;
-    if (chain.tail !== chain.head) {
-      tail = new NodeConnection(addr(chain.tail), timeout);
-      await tail.open();
+    const client = new CatenaClient(options);
+    try {
+      await client.refresh(true);
+    } catch (e) {
+      client.close();
+      throw e;
     }
-    return new CatenaClient(options, chainId, head, tail);
+    return client;
   }
 
   /** Appends one entry; resolves with its offset once it is committed. */
@@ -106,44 +131,238 @@ export class CatenaClient {
   }
 
   /** Appends several entries in one request; they get consecutive offsets. */
-  async appendMany(payloads: (Uint8Array | string)[]): Promise<number[]> {
-    if (payloads.length === 0) return [];
-    const bytes = payloads.map(toBytes);
-    const firstRequestId = this.nextRequestId;
-    this.nextRequestId += bytes.length;
-    const reply = decodeAppendOk(
-      await this.head.request((id) => encodeAppend(id, { chainId: this.chainId, clientId: this.clientId, firstRequestId, payloads: bytes })),
-    );
-    return Array.from({ length: reply.count }, (_, i) => reply.firstOffset + i);
+  appendMany(payloads: (Uint8Array | string)[]): Promise<number[]> {
+    if (this.closed) return Promise.reject(new CatenaError(ErrorCode.unavailable, "client closed"));
+    if (payloads.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      const now = performance.now();
+      const p: PendingAppend = {
+        firstRequestId: this.nextRequestId,
+        payloads: payloads.map(toBytes),
+        remaining: payloads.length,
+        firstOffset: -1,
+        sentId: -1,
+        sentAt: now,
+        deadline: now + this.timeoutMs,
+        resolve,
+        reject,
+      };
+      this.nextRequestId += payloads.length;
+      for (let i = 0; i < payloads.length; i++) this.appends.set(p.firstRequestId + i, p);
+      this.send(p);
+    });
   }
 
   /** Committed entries from `from`. An empty result at the commit end; an error past it. */
-  async read(from: number, limits: { maxEntries?: number; maxBytes?: number } = {}): Promise<ReadResult> {
-    const frame = await this.tail.request((id) =>
-      encodeRead(id, { chainId: this.chainId, from, maxEntries: limits.maxEntries ?? 1000, maxBytes: limits.maxBytes ?? 1 << 20 }),
-    );
-    const reply = decodeEntries(frame);
-    return { entries: toEntries(reply.records), commitEnd: reply.commitEnd, startOffset: reply.startOffset };
+  read(from: number, limits: { maxEntries?: number; maxBytes?: number } = {}): Promise<ReadResult> {
+    const q = { chainId: this.chainId, from, maxEntries: limits.maxEntries ?? 1000, maxBytes: limits.maxBytes ?? 1 << 20 };
+    return this.atTail(async (tail) => {
+      const reply = decodeEntries(await tail.request((id) => encodeRead(id, q)));
+      return { entries: toEntries(reply.records), commitEnd: reply.commitEnd, startOffset: reply.startOffset };
+    });
   }
 
   /** The first offset held, the commit end and the tail's log end. */
-  async latest(): Promise<LatestOk> {
-    return decodeLatestOk(await this.tail.request((id) => encodeLatest(id, this.chainId)));
+  latest(): Promise<LatestOk> {
+    return this.atTail(async (tail) => decodeLatestOk(await tail.request((id) => encodeLatest(id, this.chainId))));
   }
 
-  /** Calls `onEntries` with committed entries from `from` on, in order, as they commit. */
+  /**
+   * Calls `onEntries` with committed entries from `from` on, in order, as they commit. Follows the
+   * chain through failovers (resuming after the last entry delivered); `onError` hears of errors
+   * that end the subscription.
+   */
   subscribe(from: number, onEntries: (entries: Entry[]) => void, onError: (err: CatenaError) => void = () => {}): Subscription {
-    const id = this.tail.stream((sid) => encodeSubscribe(sid, { chainId: this.chainId, from }), {
-      frame: (frame) => onEntries(toEntries(decodeEntries(frame).records)),
-      error: onError,
-    });
-    return { close: () => this.tail.endStream(id, encodeUnsubscribe(id)) };
+    let next = from;
+    let stopped = false;
+    let current: { conn: NodeConnection; id: number } | null = null;
+    const deadlineFor = () => performance.now() + this.timeoutMs;
+    let deadline = deadlineFor();
+    const start = (): void => {
+      if (stopped || this.closed) return;
+      const tail = this.tail;
+      if (!tail || !tail.isOpen) {
+        void this.refreshSoon().then(start, (e) => finish(e));
+        return;
+      }
+      const id = tail.stream((sid) => encodeSubscribe(sid, { chainId: this.chainId, from: next }), {
+        frame: (frame) => {
+          deadline = deadlineFor();
+          const entries = toEntries(decodeEntries(frame).records);
+          if (entries.length === 0) return;
+          next = entries[entries.length - 1].offset + 1;
+          onEntries(entries);
+        },
+        error: (err) => {
+          current = null;
+          if (stopped || this.closed) return;
+          if (!retryable(err) || performance.now() > deadline) return finish(err);
+          setTimeout(() => void this.refreshSoon().then(start, (e) => finish(e)), 50);
+        },
+      });
+      current = { conn: tail, id };
+    };
+    const finish = (err: unknown): void => {
+      if (stopped) return;
+      stopped = true;
+      onError(err instanceof CatenaError ? err : new CatenaError(ErrorCode.unavailable, (err as Error).message));
+    };
+    start();
+    return {
+      close: () => {
+        stopped = true;
+        if (current) current.conn.endStream(current.id, encodeUnsubscribe(current.id));
+      },
+    };
   }
 
   close(): void {
-    this.head.close();
-    if (this.tail !== this.head) this.tail.close();
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    const err = new CatenaError(ErrorCode.unavailable, "client closed");
+    for (const p of new Set(this.appends.values())) p.reject(err);
+    this.appends.clear();
+    this.head?.close();
+    if (this.tail !== this.head) this.tail?.close();
   }
+
+  // ---- appends -------------------------------------------------------------------------------
+
+  private send(p: PendingAppend): void {
+    p.sentAt = performance.now();
+    if (p.sentId >= 0) this.sentIds.delete(p.sentId);
+    p.sentId = -1;
+    const head = this.head;
+    if (!head || !head.isOpen) return void this.refreshSoon().catch(() => {});
+    const id = head.post((cid) => encodeAppend(cid, { chainId: this.chainId, clientId: this.clientId, firstRequestId: p.firstRequestId, payloads: p.payloads }));
+    if (id < 0) return void this.refreshSoon().catch(() => {});
+    p.sentId = id;
+    this.sentIds.set(id, p);
+  }
+
+  /** APPEND_OK from the tail (or from the head, for a retried request) and errors for appends. */
+  private readonly unsolicited = (type: number, id: number, frame: Uint8Array): void => {
+    if (type === FrameType.appendOk) {
+      for (const run of decodeAppendOk(frame)) this.acknowledged(run.firstRequestId, run.firstOffset, run.count);
+      return;
+    }
+    if (type === FrameType.error) {
+      const p = this.sentIds.get(id);
+      if (!p) return;
+      this.sentIds.delete(id);
+      p.sentId = -1;
+      const err = decodeError(frame);
+      if (retryable(err)) void this.refreshSoon().then(() => this.appends.has(p.firstRequestId) && p.sentId < 0 && this.send(p), () => {});
+      else this.settle(p, err);
+    }
+  };
+
+  private acknowledged(firstRequestId: number, firstOffset: number, count: number): void {
+    for (let i = 0; i < count; i++) {
+      const requestId = firstRequestId + i;
+      const p = this.appends.get(requestId);
+      if (!p) continue;
+      this.appends.delete(requestId);
+      const index = requestId - p.firstRequestId;
+      if (index === 0) p.firstOffset = firstOffset + i;
+      if (--p.remaining === 0) {
+        if (p.sentId >= 0) this.sentIds.delete(p.sentId);
+        p.resolve(Array.from({ length: p.payloads.length }, (_, k) => p.firstOffset + k));
+      }
+    }
+  }
+
+  private settle(p: PendingAppend, err: Error): void {
+    for (let i = 0; i < p.payloads.length; i++) this.appends.delete(p.firstRequestId + i);
+    if (p.sentId >= 0) this.sentIds.delete(p.sentId);
+    p.reject(err);
+  }
+
+  /** Fails appends past their deadline; sends again those unanswered for resendAfterMs. */
+  private checkAppends(): void {
+    if (this.appends.size === 0) return;
+    const now = performance.now();
+    const stale: PendingAppend[] = [];
+    for (const p of new Set(this.appends.values())) {
+      if (now > p.deadline) this.settle(p, new CatenaError(ErrorCode.unavailable, `append not acknowledged within ${this.timeoutMs} ms`));
+      else if (now - p.sentAt > this.resendAfterMs) stale.push(p);
+    }
+    if (stale.length === 0) return;
+    void this.refreshSoon().then(() => {
+      for (const p of stale) if (this.appends.has(p.firstRequestId + p.payloads.length - 1)) this.send(p);
+    }, () => {});
+  }
+
+  // ---- layout --------------------------------------------------------------------------------
+
+  private async atTail<T>(op: (tail: NodeConnection) => Promise<T>): Promise<T> {
+    const deadline = performance.now() + this.timeoutMs;
+    for (;;) {
+      if (this.closed) throw new CatenaError(ErrorCode.unavailable, "client closed");
+      const tail = this.tail;
+      try {
+        if (!tail || !tail.isOpen) throw new CatenaError(ErrorCode.unavailable, "no connection to the tail");
+        return await op(tail);
+      } catch (e) {
+        if (!retryable(e) || performance.now() > deadline) throw e;
+        await Bun.sleep(50);
+        await this.refreshSoon().catch(() => {});
+      }
+    }
+  }
+
+  private refreshSoon(): Promise<void> {
+    this.refreshing ??= this.refresh(false).finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  /** Fetches the layout; reconnects to a new head or tail; sends unanswered appends again. */
+  private async refresh(first: boolean): Promise<void> {
+    const doc = await fetchCluster(this.options.master);
+    const next = layoutOf(doc, this.chainId);
+    const same = this.layout && next.epoch === this.layout.epoch && next.headAddr === this.layout.headAddr && next.tailAddr === this.layout.tailAddr;
+    if (same && this.head?.isOpen && this.tail?.isOpen) return;
+    const headChanged = !this.head?.isOpen || next.headAddr !== this.layout?.headAddr;
+    const tailChanged = !this.tail?.isOpen || next.tailAddr !== this.layout?.tailAddr;
+    const timeout = Math.min(this.timeoutMs, 5000);
+    const open = async (addr: string) => {
+      const conn = new NodeConnection(addr, timeout, this.unsolicited, () => this.connectionLost(conn));
+      await conn.open();
+      return conn;
+    };
+    let head = headChanged ? null : this.head;
+    let tail = tailChanged ? null : this.tail;
+    try {
+      if (!tail) tail = next.tailAddr === next.headAddr && head ? head : await open(next.tailAddr);
+      if (!head) head = next.headAddr === next.tailAddr ? tail : await open(next.headAddr);
+      if (tailChanged) await tail.request((id) => encodeWatchAcks(id, { chainId: this.chainId, clientId: this.clientId }));
+    } catch (e) {
+      if (head && head !== this.head) head.close();
+      if (tail && tail !== this.tail && tail !== head) tail.close();
+      throw e;
+    }
+    const old = [this.head, this.tail];
+    this.head = head;
+    this.tail = tail;
+    this.layout = next;
+    for (const c of old) if (c && c !== head && c !== tail) c.close();
+    if (!first && headChanged) for (const p of new Set(this.appends.values())) this.send(p);
+  }
+
+  private connectionLost(conn: NodeConnection): void {
+    if (this.closed || (conn !== this.head && conn !== this.tail)) return;
+    if (this.appends.size > 0) void this.refreshSoon().catch(() => {});
+  }
+}
+
+function layoutOf(doc: ClusterDocument, chainId: number): Layout {
+  const chain = doc.chains.find((c) => c.chainId === chainId);
+  if (!chain || !chain.head || !chain.tail) throw new CatenaError(ErrorCode.unavailable, `chain ${chainId} has no serving members yet; are the nodes running?`);
+  const addr = (id: string) => doc.nodes.find((n) => n.id === id)!.clientAddr;
+  return { epoch: chain.epoch, headAddr: addr(chain.head), tailAddr: addr(chain.tail) };
 }
 
 function toEntries(records: Uint8Array): Entry[] {

@@ -21,6 +21,10 @@ export interface StreamHandler {
 
 export const CLIENT_FRAME_BYTES_MAX = 64 << 20;
 
+/** Frames that answer no request or stream of this connection (acknowledgements, errors for
+ * fire-and-forget sends). */
+export type UnsolicitedHandler = (type: number, id: number, frame: Uint8Array) => void;
+
 export class NodeConnection {
   private conn: Connection | null = null;
   private nextId = 1;
@@ -32,6 +36,8 @@ export class NodeConnection {
   constructor(
     readonly address: string,
     private readonly requestTimeoutMs: number,
+    private readonly unsolicited: UnsolicitedHandler = () => {},
+    private readonly onClosed: (err: Error) => void = () => {},
   ) {}
 
   async open(): Promise<void> {
@@ -69,6 +75,13 @@ export class NodeConnection {
     });
   }
 
+  /** Sends a frame with a fresh id and no reply tracking; returns the id, or -1 if not sent. */
+  post(build: (id: number) => Uint8Array): number {
+    if (this.closedError || !this.conn) return -1;
+    const id = this.takeId();
+    return this.conn.send(build(id)) ? id : -1;
+  }
+
   /** Opens a stream (subscribe): every frame with its id goes to `handler` until it is closed. */
   stream(build: (id: number) => Uint8Array, handler: StreamHandler): number {
     const id = this.takeId();
@@ -103,7 +116,7 @@ export class NodeConnection {
       return;
     }
     const p = this.pending.get(id);
-    if (!p) return;
+    if (!p) return this.unsolicited(type, id, frame);
     this.pending.delete(id);
     if (type === FrameType.error) p.reject(decodeError(frame));
     else p.resolve(frame);
@@ -126,5 +139,6 @@ export class NodeConnection {
     this.pending.clear();
     for (const s of this.streams.values()) s.error(err instanceof CatenaError ? err : new CatenaError(ErrorCode.unavailable, err.message));
     this.streams.clear();
+    this.onClosed(err);
   }
 }

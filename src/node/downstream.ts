@@ -2,7 +2,8 @@
 // successor lacks. Live batches are forwarded as the very frames received (or built, at the
 // head); whatever is not in the live queue (catch-up after a connect, or batches dropped while
 // the successor was slow) is read back from the log. A window of batches and bytes bounds what is
-// in flight; ACKs from the successor open it again.
+// in flight; the commit end reported back by the successor (COMMIT) opens it again. The link also
+// carries DURABLE down: the lowest ackable end of this node and every node above it.
 
 import type { Address } from "../config/index.ts";
 import { CatenaError, ErrorCode } from "../protocol/errors.ts";
@@ -20,7 +21,8 @@ export interface DownstreamHost {
   logEnd(): number;
   /** Whole records from `from`, as the log returns them. */
   readRecords(from: number, maxBytes: number): { bytes: Uint8Array; count: number };
-  downstreamAcked(end: number): void;
+  /** The successor reported the chain's commit end. */
+  commitReported(end: number): void;
   readonly limits: { frameBytesMax: number; connectionQueueBytesMax: number; batchBytesMax: number; inflightBatchesMax: number; inflightBytesMax: number };
   readonly log: Logger;
 }
@@ -42,8 +44,8 @@ export class Downstream {
   private liveBytes = 0;
   private inflight: { end: number; bytes: number }[] = [];
   private inflightBytes = 0;
-  private lastCommitSent = -1;
-  private pendingCommit = -1;
+  private lastDurableSent = -1;
+  private pendingDurable = -1;
   private retry: ReturnType<typeof setTimeout> | null = null;
   private failures = 0;
 
@@ -79,19 +81,16 @@ export class Downstream {
     this.pump();
   }
 
-  /** Tell the successor the chain's commit end (sent once the stream is up). */
-  announceCommit(commitEnd: number): void {
-    this.pendingCommit = commitEnd;
-    if (this.streaming) this.flushCommit();
+  /** Tell the successor the lowest ackable end of this node and every node above it. */
+  announceDurable(end: number): void {
+    this.pendingDurable = end;
+    if (this.streaming) this.flushDurable();
   }
 
-  private flushCommit(): void {
-    if (this.pendingCommit <= this.lastCommitSent || !this.conn) return;
-    // Never announce a commit end beyond what this link has delivered.
-    const value = Math.min(this.pendingCommit, this.sentEnd);
-    if (value <= this.lastCommitSent) return;
-    this.conn.send(encodeWatermark(FrameType.commit, { chainId: this.host.chainId, epoch: this.host.epoch(), offset: value }));
-    this.lastCommitSent = value;
+  private flushDurable(): void {
+    if (this.pendingDurable <= this.lastDurableSent || !this.conn) return;
+    this.conn.send(encodeWatermark(FrameType.durable, { chainId: this.host.chainId, epoch: this.host.epoch(), offset: this.pendingDurable }));
+    this.lastDurableSent = this.pendingDurable;
   }
 
   private pump(): void {
@@ -123,7 +122,7 @@ export class Downstream {
       this.inflightBytes += frame.length;
       this.sentEnd = end;
     }
-    this.flushCommit();
+    this.flushDurable();
   }
 
   /** A catch-up read may end inside a live batch; that batch is then read from the log too. */
@@ -135,9 +134,9 @@ export class Downstream {
     return { frame, end: from + count };
   }
 
-  private acked(end: number): void {
+  private committed(end: number): void {
     while (this.inflight.length > 0 && this.inflight[0].end <= end) this.inflightBytes -= this.inflight.shift()!.bytes;
-    this.host.downstreamAcked(end);
+    this.host.commitReported(end);
     this.pump();
   }
 
@@ -163,10 +162,10 @@ export class Downstream {
   private frame(conn: Connection, type: number, frame: Uint8Array): void {
     try {
       if (type === FrameType.helloOk) return this.started(decodeHelloOk(frame).logEnd);
-      if (type === FrameType.ack) {
-        const ack = decodeWatermark(frame);
-        if (ack.chainId !== this.host.chainId || ack.epoch !== this.host.epoch()) return; // from an older configuration
-        return this.acked(ack.offset);
+      if (type === FrameType.commit) {
+        const c = decodeWatermark(frame);
+        if (c.chainId !== this.host.chainId || c.epoch !== this.host.epoch()) return; // from an older configuration
+        return this.committed(c.offset);
       }
       if (type === FrameType.error) {
         const err = decodeError(frame);
@@ -191,7 +190,7 @@ export class Downstream {
     this.failures = 0;
     this.streaming = true;
     this.sentEnd = successorEnd;
-    this.lastCommitSent = -1;
+    this.lastDurableSent = -1;
     this.host.log.info("replicating to successor", { successor: this.successorId, from: successorEnd, to: ours });
     this.pump();
   }

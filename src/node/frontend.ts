@@ -5,8 +5,8 @@
 import { CatenaError, ErrorCode } from "../protocol/errors.ts";
 import { PROTOCOL_VERSION } from "../protocol/frame.ts";
 import {
-  FrameType, PeerKind, decodeAppend, decodeChainOnly, decodeHello, decodeRead, decodeReplicate, decodeSubscribe, decodeWatermark,
-  encodeError, encodeHelloOk,
+  FrameType, PeerKind, decodeAppend, decodeChainOnly, decodeHello, decodeRead, decodeReplicate, decodeSubscribe, decodeWatchAcks, decodeWatermark,
+  encodeError, encodeHelloOk, encodeOk,
 } from "../protocol/messages.ts";
 import type { Connection, ConnectionHandler } from "../transport/connection.ts";
 import type { Logger } from "../util/logger.ts";
@@ -79,6 +79,12 @@ export function clientHandler(nodes: ReplicaLookup, log: Logger): ConnectionHand
             state.subscriptions.set(id, { replica, sub: replica.subscribe(conn, id, s.from) });
             return;
           }
+          case FrameType.watchAcks: {
+            const w = decodeWatchAcks(frame);
+            nodes.replica(w.chainId).watchAcks(conn, w.clientId);
+            conn.send(encodeOk(id));
+            return;
+          }
           case FrameType.unsubscribe: {
             const entry = state.subscriptions.get(id);
             if (entry) entry.replica.unsubscribe(entry.sub);
@@ -120,9 +126,9 @@ export function replicationHandler(nodes: ReplicaLookup, log: Logger): Connectio
           return;
         }
         if (type === FrameType.replicate) return replica.replicate(conn, frame, decodeReplicate(frame));
-        if (type === FrameType.commit) {
-          const c = decodeWatermark(frame);
-          return replica.commitFromUpstream(conn, c.epoch, c.offset);
+        if (type === FrameType.durable) {
+          const d = decodeWatermark(frame);
+          return replica.durableFromUpstream(conn, d.epoch, d.offset);
         }
         throw new CatenaError(ErrorCode.unknownFrameType, `unknown frame type ${type} on the replication port`);
       } catch (e) {

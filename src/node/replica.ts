@@ -2,7 +2,8 @@
 // Head: gathers every append that arrived in one event-loop turn into one batch, assigns offsets,
 // frames the batch once, writes it and hands the same frame to the successor. Others: check each
 // batch, write it, forward the same bytes. Commit follows the chain's durable watermark
-// (src/chain/watermarks.ts); replies to appends go out from the head once committed.
+// (src/chain/watermarks.ts): the tail learns it first, answers the appends (APPEND_OK to the
+// client's registered connection) and reports the commit end back up the chain.
 
 import { Watermarks, type WatermarkEffects } from "../chain/watermarks.ts";
 import type { NodeConfig } from "../config/index.ts";
@@ -11,9 +12,9 @@ import { CatenaError, ErrorCode } from "../protocol/errors.ts";
 import { PROTOCOL_VERSION } from "../protocol/frame.ts";
 import {
   FrameType, REPLICATE_HEADER_BYTES, encodeAppendOk, encodeEntries, encodeError, encodeHelloOk, encodeLatestOk, encodeWatermark,
-  writeReplicateHeader, type Append, type Hello, type Read, type Replicate,
+  writeReplicateHeader, type AckRun, type Append, type Hello, type Read, type Replicate,
 } from "../protocol/messages.ts";
-import { RECORD_HEADER_BYTES, dataView, encodeRecordInto, iterateRecords, scanRecords } from "../protocol/record.ts";
+import { RECORD_HEADER_BYTES, dataView, encodeRecordInto, iterateRecords, readU64, scanRecords } from "../protocol/record.ts";
 import type { Connection } from "../transport/connection.ts";
 import type { Logger } from "../util/logger.ts";
 import { DedupTable } from "./dedup.ts";
@@ -29,11 +30,18 @@ interface PendingAppend {
   bytes: number;
 }
 
-interface PendingReply {
+/** A retried append the head found already written: answered once its entries commit. */
+interface DuplicateReply {
   conn: Connection;
   id: number;
-  firstOffset: number;
-  count: number;
+  run: AckRun;
+}
+
+/** A batch written here and not yet committed, kept so the tail can answer its appends. */
+interface RecentBatch {
+  frame: Uint8Array;
+  first: number;
+  end: number;
 }
 
 export interface Subscription {
@@ -55,9 +63,11 @@ export class Replica {
   private readonly dedup = new DedupTable();
   private batch: PendingAppend[] = [];
   private batchScheduled = false;
-  private replies: PendingReply[] = [];
-  private repliesHead = 0;
-  private duplicates: PendingReply[] = [];
+  private duplicates: DuplicateReply[] = [];
+  private recent: RecentBatch[] = [];
+  private recentBytes = 0;
+  /** clientId -> the connection that asked for that client's APPEND_OK frames */
+  private readonly ackWatchers = new Map<number, Connection>();
   private readonly subscriptions = new Set<Subscription>();
   readonly stats = { appends: 0, appendBytes: 0, batches: 0 };
 
@@ -66,6 +76,8 @@ export class Replica {
     readonly log: Log,
     private readonly config: NodeConfig,
     private readonly logger: Logger,
+    /** False once this node has not heard from the master for its lease. */
+    private readonly hasLease: () => boolean = () => true,
   ) {
     this.marks = new Watermarks(false, false, 0);
     this.apply(this.marks.localAdvanced(this.ackableEnd()));
@@ -81,6 +93,10 @@ export class Replica {
 
   get isHead(): boolean {
     return this.role === "head" || this.role === "single";
+  }
+
+  get isTail(): boolean {
+    return this.role === "tail" || this.role === "single";
   }
 
   get downstreamConnected(): boolean {
@@ -114,8 +130,8 @@ export class Replica {
     }
     if (this.isHead && !wasHead) this.rebuildDedup();
     this.logger.info("chain layout applied", { chain: this.chainId, epoch: this.epoch, role: this.role, successor: successor?.id ?? null, predecessor: this.predecessorId });
-    this.apply(this.marks.reposition(this.isHead, successor !== undefined));
-    this.downstream?.announceCommit(this.marks.commitEnd);
+    this.apply(this.marks.reposition(this.isHead, successor === undefined));
+    this.downstream?.announceDurable(this.marks.prefixDurable);
   }
 
   private downstreamHost() {
@@ -125,7 +141,7 @@ export class Replica {
       epoch: () => this.epoch,
       logEnd: () => this.log.endOffset,
       readRecords: (from: number, maxBytes: number) => this.log.read(from, 1 << 30, maxBytes),
-      downstreamAcked: (end: number) => this.apply(this.marks.downstreamAcked(end)),
+      commitReported: (end: number) => this.apply(this.marks.commitReported(end, this.log.endOffset)),
       limits: this.config.limits,
       log: this.logger,
     };
@@ -135,6 +151,7 @@ export class Replica {
 
   append(conn: Connection, id: number, a: Append): void {
     if (!this.isHead) throw new CatenaError(ErrorCode.notHead, `node ${this.config.nodeId} is not the head of chain ${this.chainId}`);
+    if (!this.hasLease()) throw new CatenaError(ErrorCode.unavailable, `node ${this.config.nodeId} has lost contact with the master and may no longer be the head`);
     let bytes = 0;
     for (const p of a.payloads) bytes += p.length;
     if (bytes > this.config.limits.appendBytesMax) {
@@ -143,8 +160,8 @@ export class Replica {
     const seen = this.dedup.check(a.clientId, a.firstRequestId);
     if (seen.kind === "tooOld") throw new CatenaError(ErrorCode.requestTooOld, `request ${a.firstRequestId} is too old to be checked for duplicates`);
     if (seen.kind === "duplicate") {
-      this.duplicates.push({ conn, id, firstOffset: seen.firstOffset, count: a.payloads.length });
-      this.replyCommitted();
+      this.duplicates.push({ conn, id, run: { firstRequestId: a.firstRequestId, firstOffset: seen.firstOffset, count: a.payloads.length } });
+      this.replyDuplicates();
       return;
     }
     // Payloads are views into the received chunk: copy them, they are written on the next turn.
@@ -183,7 +200,6 @@ export class Replica {
     let pos = REPLICATE_HEADER_BYTES;
     for (let i = start; i < end; i++) {
       const p = pending[i];
-      this.replies.push({ conn: p.conn, id: p.id, firstOffset: offset, count: p.payloads.length });
       this.dedup.record(p.clientId, p.firstRequestId, offset);
       for (let k = 0; k < p.payloads.length; k++) pos = encodeRecordInto(frame, dv, pos, offset++, p.clientId, p.firstRequestId + k, p.payloads[k]);
     }
@@ -194,6 +210,10 @@ export class Replica {
   /** A batch is in the local log: forward it and move the watermark. */
   private stored(frame: Uint8Array, first: number, end: number): void {
     this.log.append(frame, REPLICATE_HEADER_BYTES, frame.length, end - first);
+    if (this.recentBytes + frame.length <= this.config.limits.inflightBytesMax) {
+      this.recent.push({ frame, first, end });
+      this.recentBytes += frame.length;
+    }
     this.stats.appends += end - first;
     this.stats.appendBytes += frame.length - REPLICATE_HEADER_BYTES;
     this.stats.batches++;
@@ -212,7 +232,7 @@ export class Replica {
     if (this.upstream && this.upstream !== conn) this.upstream.close();
     this.upstream = conn;
     conn.send(encodeHelloOk(id, { version: PROTOCOL_VERSION, logEnd: this.log.endOffset, commitEnd: this.commitEnd }));
-    this.sendAck(this.marks.suffix);
+    this.sendCommitUp(this.commitEnd);
   }
 
   isUpstream(conn: Connection): boolean {
@@ -231,54 +251,101 @@ export class Replica {
     this.stored(frame, r.firstOffset, scan.nextOffset);
   }
 
-  commitFromUpstream(conn: Connection, epoch: number, commitEnd: number): void {
+  durableFromUpstream(conn: Connection, epoch: number, end: number): void {
     if (conn !== this.upstream || epoch < this.epoch) return;
-    this.apply(this.marks.commitAnnounced(commitEnd, this.log.endOffset));
+    this.apply(this.marks.upstreamAdvanced(end));
   }
 
   upstreamClosed(conn: Connection): void {
     if (conn === this.upstream) this.upstream = null;
   }
 
-  private sendAck(end: number): void {
-    this.upstream?.send(encodeWatermark(FrameType.ack, { chainId: this.chainId, epoch: this.epoch, offset: end }));
+  private sendCommitUp(end: number): void {
+    this.upstream?.send(encodeWatermark(FrameType.commit, { chainId: this.chainId, epoch: this.epoch, offset: end }));
   }
 
   private apply(effects: WatermarkEffects): void {
-    if (effects.ackUp !== undefined) this.sendAck(effects.ackUp);
-    if (effects.committed !== undefined) this.committed(effects.committed);
+    if (effects.durableDown !== undefined) this.downstream?.announceDurable(effects.durableDown);
+    if (effects.committed !== undefined) this.committed(effects.committedFrom!, effects.committed);
   }
 
-  private committed(commitEnd: number): void {
-    this.replyCommitted();
-    this.downstream?.announceCommit(commitEnd);
+  private committed(from: number, to: number): void {
+    if (this.isTail) this.acknowledge(from, to);
+    while (this.recent.length > 0 && this.recent[0].end <= to) this.recentBytes -= this.recent.shift()!.frame.length;
+    if (!this.isHead) this.sendCommitUp(to);
+    this.replyDuplicates();
     for (const sub of this.subscriptions) this.feed(sub);
   }
 
-  private replyCommitted(): void {
+  // ---- tail: acknowledgements ------------------------------------------------------------------
+
+  /** A client's connection asks for APPEND_OK frames for its entries (sent by the tail). */
+  watchAcks(conn: Connection, clientId: number): void {
+    this.ackWatchers.set(clientId, conn);
+  }
+
+  /** Sends APPEND_OK for every entry in [from, to) to the connection watching its client. */
+  private acknowledge(from: number, to: number): void {
+    if (this.ackWatchers.size === 0) return;
+    const runs = new Map<number, AckRun[]>();
+    let last: AckRun | null = null;
+    let lastClient = -1;
+    const visit = (bytes: Uint8Array, start: number, end: number): number => {
+      const dv = dataView(bytes);
+      let pos = start;
+      let offset = from;
+      while (pos < end) {
+        const total = dv.getUint32(pos, true);
+        offset = readU64(dv, pos + 8);
+        if (offset >= to) break;
+        if (offset >= from) {
+          const clientId = readU64(dv, pos + 16);
+          const requestId = readU64(dv, pos + 24);
+          if (clientId === lastClient && last && last.firstRequestId + last.count === requestId && last.firstOffset + last.count === offset) last.count++;
+          else if (this.ackWatchers.has(clientId)) {
+            last = { firstRequestId: requestId, firstOffset: offset, count: 1 };
+            lastClient = clientId;
+            const list = runs.get(clientId);
+            if (list) list.push(last);
+            else runs.set(clientId, [last]);
+          } else {
+            last = null;
+            lastClient = -1;
+          }
+        }
+        pos += total;
+      }
+      return offset;
+    };
+    let next = from;
+    for (const b of this.recent) {
+      if (b.end <= next) continue;
+      if (b.first > next) break;
+      visit(b.frame, REPLICATE_HEADER_BYTES, b.frame.length);
+      next = Math.min(b.end, to);
+      if (next >= to) break;
+    }
+    while (next < to) {
+      // Not in memory (a catch-up batch, or more than the window): read it back from the log.
+      const got = this.log.read(next, to - next, this.config.limits.readBytesMax);
+      if (got.count === 0) break;
+      visit(got.bytes, 0, got.bytes.length);
+      next = got.nextOffset;
+    }
+    for (const [clientId, list] of runs) {
+      const conn = this.ackWatchers.get(clientId)!;
+      if (!conn.send(encodeAppendOk(0, list))) this.logger.warn("a client is not reading its acknowledgements; dropping them", { clientId });
+    }
+  }
+
+  private replyDuplicates(): void {
+    if (this.duplicates.length === 0) return;
     const commit = this.marks.commitEnd;
-    const replies = this.replies;
-    let i = this.repliesHead;
-    while (i < replies.length && replies[i].firstOffset + replies[i].count <= commit) {
-      const r = replies[i++];
-      r.conn.send(encodeAppendOk(r.id, r.firstOffset, r.count));
-    }
-    if (i === replies.length) {
-      this.replies = [];
-      this.repliesHead = 0;
-    } else if (i > 4096 && i * 2 > replies.length) {
-      this.replies = replies.slice(i);
-      this.repliesHead = 0;
-    } else {
-      this.repliesHead = i;
-    }
-    if (this.duplicates.length > 0) {
-      this.duplicates = this.duplicates.filter((d) => {
-        if (d.firstOffset + d.count > commit) return true;
-        d.conn.send(encodeAppendOk(d.id, d.firstOffset, d.count));
-        return false;
-      });
-    }
+    this.duplicates = this.duplicates.filter((d) => {
+      if (d.run.firstOffset + d.run.count > commit) return true;
+      d.conn.send(encodeAppendOk(d.id, [d.run]));
+      return false;
+    });
   }
 
   // ---- reads ---------------------------------------------------------------------------------
@@ -322,6 +389,7 @@ export class Replica {
   }
 
   private checkReadable(from: number): void {
+    if (!this.hasLease()) throw new CatenaError(ErrorCode.notServing, `node ${this.config.nodeId} has lost contact with the master and serves no reads until it is back`);
     const start = this.log.startOffset;
     const commit = this.commitEnd;
     if (from < start || from > commit) {
@@ -343,6 +411,7 @@ export class Replica {
 
   connectionClosed(conn: Connection): void {
     for (const sub of this.subscriptions) if (sub.conn === conn) this.subscriptions.delete(sub);
+    for (const [clientId, c] of this.ackWatchers) if (c === conn) this.ackWatchers.delete(clientId);
   }
 
   async close(): Promise<void> {

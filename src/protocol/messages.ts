@@ -9,6 +9,7 @@ export const FrameType = {
   hello: 0x01,
   helloOk: 0x02,
   error: 0x03,
+  ok: 0x04,
   append: 0x10,
   appendOk: 0x11,
   read: 0x12,
@@ -18,9 +19,10 @@ export const FrameType = {
   subscribe: 0x16,
   entries: 0x17,
   unsubscribe: 0x18,
+  watchAcks: 0x19,
   replicate: 0x20,
-  ack: 0x21,
-  commit: 0x22,
+  commit: 0x21,
+  durable: 0x22,
 } as const;
 
 export const PeerKind = { client: 1, replication: 2 } as const;
@@ -149,18 +151,55 @@ export function decodeAppend(frame: Uint8Array): Append {
   return { chainId, clientId, firstRequestId, payloads };
 }
 
-export interface AppendOk { firstOffset: number; count: number }
-
-export function encodeAppendOk(id: number, firstOffset: number, count: number): Uint8Array {
-  return new FrameWriter(FrameType.appendOk, id, 16).u64(firstOffset).u32(count).u32(0).done();
+/** One run of acknowledged entries: requests firstRequestId.. got offsets firstOffset.., count of them. */
+export interface AckRun {
+  firstRequestId: number;
+  firstOffset: number;
+  count: number;
 }
 
-export function decodeAppendOk(frame: Uint8Array): AppendOk {
+export const APPEND_OK_RUN_BYTES = 24;
+
+/** APPEND_OK: u32 runCount, u32 0, then per run u64 firstRequestId, u64 firstOffset, u32 count, u32 0. */
+export function encodeAppendOk(id: number, runs: readonly AckRun[]): Uint8Array {
+  const w = new FrameWriter(FrameType.appendOk, id, 8 + runs.length * APPEND_OK_RUN_BYTES).u32(runs.length).u32(0);
+  for (const r of runs) w.u64(r.firstRequestId).u64(r.firstOffset).u32(r.count).u32(0);
+  return w.done();
+}
+
+export function decodeAppendOk(frame: Uint8Array): AckRun[] {
   const r = new BodyReader(frame);
-  const firstOffset = r.u64(), count = r.u32();
+  const n = r.u32();
   r.u32();
+  if (n > (frame.length - r.pos) / APPEND_OK_RUN_BYTES) throw new CatenaError(ErrorCode.badFrame, `APPEND_OK claims ${n} runs, more than its frame can hold`);
+  const runs: AckRun[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const firstRequestId = r.u64(), firstOffset = r.u64(), count = r.u32();
+    r.u32();
+    runs[i] = { firstRequestId, firstOffset, count };
+  }
   r.end();
-  return { firstOffset, count };
+  return runs;
+}
+
+/** WATCH_ACKS: the client asks this node (the tail) to send it APPEND_OK for its entries. */
+export interface WatchAcks { chainId: number; clientId: number }
+
+export function encodeWatchAcks(id: number, w: WatchAcks): Uint8Array {
+  return new FrameWriter(FrameType.watchAcks, id, 16).u32(w.chainId).u32(0).u64(w.clientId).done();
+}
+
+export function decodeWatchAcks(frame: Uint8Array): WatchAcks {
+  const r = new BodyReader(frame);
+  const chainId = r.u32();
+  r.u32();
+  const clientId = r.u64();
+  r.end();
+  return { chainId, clientId };
+}
+
+export function encodeOk(id: number): Uint8Array {
+  return new FrameWriter(FrameType.ok, id, 0).done();
 }
 
 export interface Read { chainId: number; from: number; maxEntries: number; maxBytes: number }
@@ -261,7 +300,8 @@ export function decodeReplicate(frame: Uint8Array): Replicate {
   return { chainId, epoch, firstOffset, count, recordsStart: r.pos };
 }
 
-/** ACK (upstream) and COMMIT (downstream) share one body: u32 chainId, u32 epoch, u64 offset. */
+/** COMMIT (upstream, the commit end) and DURABLE (downstream, the lowest ackable end of every node
+ * above the receiver) share one body: u32 chainId, u32 epoch, u64 offset. */
 export interface Watermark { chainId: number; epoch: number; offset: number }
 
 export function encodeWatermark(type: number, w: Watermark): Uint8Array {
