@@ -18,6 +18,7 @@ export async function runMaster(p: Parsed): Promise<number> {
   const config = loadMasterConfig(configPath(p, "master"));
   const log = createLogger({ role: "master" });
   const master = new Master(config, log);
+  master.start();
   const server = Bun.serve({ hostname: config.listen.host, port: config.listen.port, fetch: masterApp(master).fetch });
   log.info("master listening", { addr: `${config.listen.host}:${server.port}`, stateDir: config.stateDir });
   const signal = await untilSignal();

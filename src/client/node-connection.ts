@@ -54,7 +54,7 @@ export class NodeConnection {
     }
     this.sweeper = setInterval(() => this.expire(), Math.max(50, Math.min(1000, this.requestTimeoutMs / 4)));
     this.sweeper.unref?.();
-    const hello = await this.request((id) => encodeHello(id, { version: PROTOCOL_VERSION, kind: PeerKind.client, chainId: 0, epoch: 0, nodeId: "" }));
+    const hello = await this.request((id) => encodeHello(id, { version: PROTOCOL_VERSION, kind: PeerKind.client, chainId: 0, epoch: 0, commitEnd: 0, nodeId: "" }));
     decodeHelloOk(hello);
   }
 

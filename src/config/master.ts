@@ -21,10 +21,12 @@ export interface MasterConfig {
   readonly replicationFactor: number;
   readonly heartbeatMs: number;
   readonly failureTimeoutMs: number;
+  /** A node that has not reached the master for this long stops acting as head or tail. */
+  readonly leaseMs: number;
 }
 
 const MASTER_KEYS: KnownKeys = {
-  master: ["server_addr", "state_dir", "replication_factor", "heartbeat_ms", "failure_timeout_ms"],
+  master: ["server_addr", "state_dir", "replication_factor", "heartbeat_ms", "failure_timeout_ms", "lease_ms"],
 };
 
 export function loadMasterConfig(file: string): MasterConfig {
@@ -44,6 +46,11 @@ export function parseMasterConfig(text: string, file: string): MasterConfig {
     baseText: "6 × master.heartbeat_ms",
     floors: [{ text: "2 × master.heartbeat_ms + 1", value: 2 * heartbeatMs + 1 }],
   });
+  const leaseMs = section.readInteger("lease_ms", { min: 1, max: 600_000 }) ?? Math.min(failureTimeoutMs - heartbeatMs, Math.max(heartbeatMs + 1, failureTimeoutMs - 2 * heartbeatMs));
+  if (leaseMs <= heartbeatMs) section.fail("lease_ms", `must be more than master.heartbeat_ms (${heartbeatMs}), got ${leaseMs}`);
+  if (leaseMs > failureTimeoutMs - heartbeatMs) {
+    section.fail("lease_ms", `must be at most master.failure_timeout_ms - master.heartbeat_ms (${failureTimeoutMs - heartbeatMs}), got ${leaseMs}: the master must wait a lease out before it replaces a node`);
+  }
   return deepFreeze({
     file,
     listen,
@@ -52,6 +59,7 @@ export function parseMasterConfig(text: string, file: string): MasterConfig {
     replicationFactor,
     heartbeatMs,
     failureTimeoutMs,
+    leaseMs,
   });
 }
 

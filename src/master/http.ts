@@ -1,20 +1,18 @@
 // The master's HTTP API (Hono). Nodes: POST /v1/nodes/join, POST /v1/nodes/heartbeat.
-// Everyone: GET /v1/cluster, GET /health, GET /metrics.
+// Everyone: GET /v1/cluster, GET /v1/events (server-sent events), GET /health, GET /metrics.
 
 import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
 import type { ChainLayoutJson } from "../node/layout.ts";
-import { JoinRefused, type ChainReport, type Master } from "./master.ts";
+import { JoinRefused, type ChainReport, type ClusterEvent, type Master } from "./master.ts";
 import type { ChainRecord } from "./state.ts";
 
 function layouts(master: Master, chains: ChainRecord[]): ChainLayoutJson[] {
-  return chains.map((c) => ({
-    chainId: c.chainId,
-    epoch: c.epoch,
-    members: c.members.map((id) => {
-      const n = master.nodeRecord(id)!;
-      return { id, clientAddr: n.clientAddr, replicationAddr: n.replicationAddr };
-    }),
-  }));
+  const info = (id: string) => {
+    const n = master.nodeRecord(id)!;
+    return { id, clientAddr: n.clientAddr, replicationAddr: n.replicationAddr };
+  };
+  return chains.map((c) => ({ chainId: c.chainId, epoch: c.epoch, members: c.members.map(info), syncing: c.syncing ? info(c.syncing) : null }));
 }
 
 function isAddress(v: unknown): v is string {
@@ -25,7 +23,7 @@ function reportsOf(v: unknown): ChainReport[] | null {
   if (!Array.isArray(v)) return null;
   for (const r of v) {
     if (typeof r !== "object" || r === null) return null;
-    for (const k of ["chainId", "logEnd", "durableEnd", "commitEnd"]) if (typeof (r as Record<string, unknown>)[k] !== "number") return null;
+    for (const k of ["chainId", "epoch", "logEnd", "durableEnd", "ackableEnd", "commitEnd"]) if (typeof (r as Record<string, unknown>)[k] !== "number") return null;
   }
   return v as ChainReport[];
 }
@@ -33,6 +31,7 @@ function reportsOf(v: unknown): ChainReport[] | null {
 export function masterApp(master: Master): Hono {
   const app = new Hono();
   app.onError((err, c) => c.json({ error: err.message }, 500));
+  const answer = (chains: ChainRecord[]) => ({ leaseMs: master.config.leaseMs, heartbeatMs: master.config.heartbeatMs, chains: layouts(master, chains) });
 
   app.post("/v1/nodes/join", async (c) => {
     const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
@@ -41,8 +40,7 @@ export function masterApp(master: Master): Hono {
       return c.json({ error: "join needs id, clientAddr, replicationAddr, adminAddr and chains" }, 400);
     }
     try {
-      const joined = master.join({ id: body.id, clientAddr: body.clientAddr, replicationAddr: body.replicationAddr, adminAddr: body.adminAddr, chains });
-      return c.json({ chains: layouts(master, joined) });
+      return c.json(answer(master.join({ id: body.id, clientAddr: body.clientAddr, replicationAddr: body.replicationAddr, adminAddr: body.adminAddr, chains })));
     } catch (e) {
       if (e instanceof JoinRefused) return c.json({ error: e.message }, 409);
       throw e;
@@ -55,10 +53,37 @@ export function masterApp(master: Master): Hono {
     if (!body || typeof body.id !== "string" || !chains) return c.json({ error: "heartbeat needs id and chains" }, 400);
     const mine = master.heartbeat(body.id, chains);
     if (!mine) return c.json({ error: `unknown node "${body.id}": join first` }, 404);
-    return c.json({ chains: layouts(master, mine) });
+    return c.json(answer(mine));
   });
 
   app.get("/v1/cluster", (c) => c.json(master.cluster()));
+
+  app.get("/v1/events", (c) =>
+    streamSSE(c, async (stream) => {
+      const queue: ClusterEvent[] = [];
+      let wake: (() => void) | null = null;
+      const off = master.onEvent((e) => {
+        queue.push(e);
+        wake?.();
+      });
+      let open = true;
+      stream.onAbort(() => {
+        open = false;
+        off();
+        wake?.();
+      });
+      while (open) {
+        while (queue.length > 0) await stream.writeSSE({ event: "cluster", data: JSON.stringify(queue.shift()) });
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 15_000); // a comment line keeps idle proxies from closing the stream
+        });
+        wake = null;
+        if (open && queue.length === 0) await stream.write(": keep-alive\n\n");
+      }
+    }),
+  );
+
   app.get("/health", (c) => c.json({ ok: true }));
   app.get("/metrics", (c) => {
     const doc = master.cluster();

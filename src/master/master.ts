@@ -1,5 +1,7 @@
-// Membership: nodes join and heartbeat; the master orders each chain by join order, bumps the
-// chain's epoch on every change and persists the state before answering anyone.
+// Membership and failure handling. Nodes join and heartbeat; the master orders each chain, detects
+// failures, removes failed members (never the last serving one), lets a standby copy the log as
+// the chain's syncing node and makes it the tail once it has caught up. Every change bumps the
+// chain's epoch and is persisted (atomic write + fsync) before any node hears of it.
 
 import type { MasterConfig } from "../config/index.ts";
 import type { Logger } from "../util/logger.ts";
@@ -7,14 +9,20 @@ import { StateFile, type ChainRecord, type MasterState, type NodeRecord } from "
 
 export interface ChainReport {
   chainId: number;
+  epoch: number;
+  role: string;
   logEnd: number;
   durableEnd: number;
+  /** What the node counts toward the commit: durable under sync "always", written otherwise. */
+  ackableEnd: number;
   commitEnd: number;
-  role: string;
+  bytes?: number;
 }
 
 interface Liveness {
+  /** performance.now() of the last heartbeat or join */
   lastHeartbeat: number;
+  wallTime: number;
   reports: ChainReport[];
 }
 
@@ -26,18 +34,27 @@ export class JoinRefused extends Error {}
 
 export interface ClusterEvent {
   time: string;
-  kind: string;
+  kind: "joined" | "failed" | "recovered" | "reconfigured" | "syncing" | "caught-up" | "waiting" | "refused";
   message: string;
+  chainId?: number;
+  nodeId?: string;
+  epoch?: number;
 }
 
-const EVENTS_KEPT = 100;
+const EVENTS_KEPT = 200;
 
 export class Master {
   private state: MasterState;
   private readonly store: StateFile;
   private readonly live = new Map<string, Liveness>();
+  private readonly failed = new Set<string>();
+  private readonly waiting = new Map<number, string>();
   readonly events: ClusterEvent[] = [];
-  readonly startedAt = Date.now();
+  /** Events of a change not yet persisted: published only after the state file is written. */
+  private unpublished: ClusterEvent[] = [];
+  private readonly listeners = new Set<(e: ClusterEvent) => void>();
+  private readonly started = performance.now();
+  private timer: ReturnType<typeof setInterval> | null = null;
 
   constructor(
     readonly config: MasterConfig,
@@ -45,95 +62,233 @@ export class Master {
   ) {
     this.store = new StateFile(config.stateDir);
     this.state = this.store.load();
-    for (const c of this.state.chains) this.log.info("chain loaded", { chain: c.chainId, epoch: c.epoch, members: c.members });
+    for (const c of this.state.chains) this.log.info("chain loaded", { chain: c.chainId, epoch: c.epoch, members: c.members, syncing: c.syncing });
   }
 
+  /** Starts the failure detector. */
+  start(): void {
+    this.timer = setInterval(() => this.tick(), Math.max(10, Math.floor(this.config.heartbeatMs / 2)));
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  onEvent(listener: (e: ClusterEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ---- requests from nodes -------------------------------------------------------------------
+
   join(req: JoinRequest): ChainRecord[] {
-    const now = Date.now();
     const known = this.state.nodes.find((n) => n.id === req.id);
-    const alive = this.live.get(req.id);
     const record: NodeRecord = { id: req.id, clientAddr: req.clientAddr, replicationAddr: req.replicationAddr, adminAddr: req.adminAddr };
-    const moved = known && (known.clientAddr !== req.clientAddr || known.replicationAddr !== req.replicationAddr || known.adminAddr !== req.adminAddr);
-    if (moved && alive && now - alive.lastHeartbeat < this.config.failureTimeoutMs) {
-      throw new JoinRefused(`node id "${req.id}" is in use by a live node at ${known!.clientAddr}; give this node another id`);
+    const moved = known !== undefined && (known.clientAddr !== req.clientAddr || known.replicationAddr !== req.replicationAddr || known.adminAddr !== req.adminAddr);
+    if (moved && this.isAlive(req.id)) {
+      const message = `node id "${req.id}" is in use by a live node at ${known.clientAddr}; a second node with that id (at ${req.clientAddr}) was refused`;
+      this.event({ kind: "refused", message, nodeId: req.id });
+      this.publish();
+      throw new JoinRefused(`${message}: give this node another id`);
     }
     const next = structuredClone(this.state);
     if (!known) next.nodes.push(record);
     else if (moved) Object.assign(next.nodes.find((n) => n.id === req.id)!, record);
     const chain = next.chains[0];
-    const member = chain.members.includes(req.id);
-    if (!member && chain.members.length < this.config.replicationFactor) {
+    let placement = "as a standby";
+    if (chain.members.includes(req.id) || chain.syncing === req.id) {
+      if (moved) chain.epoch++;
+      placement = chain.members.includes(req.id) ? `back as a member of chain ${chain.chainId}` : `back as chain ${chain.chainId}'s syncing node`;
+    } else if (chain.members.length === 0 && chain.syncing === null) {
       chain.members.push(req.id);
       chain.epoch++;
-    } else if (member && moved) {
-      chain.epoch++;
+      placement = `as the first member of chain ${chain.chainId}`;
     }
     this.commitState(next);
-    this.live.set(req.id, { lastHeartbeat: now, reports: req.chains });
-    this.event("joined", `node ${req.id} joined${chain.members.includes(req.id) ? ` chain ${chain.chainId} at position ${chain.members.indexOf(req.id) + 1} (epoch ${chain.epoch})` : " as a standby"}`);
+    this.live.set(req.id, { lastHeartbeat: performance.now(), wallTime: Date.now(), reports: req.chains });
+    this.failed.delete(req.id);
+    this.event({ kind: "joined", message: `node ${req.id} joined ${placement} (epoch ${chain.epoch})`, nodeId: req.id, chainId: chain.chainId, epoch: chain.epoch });
+    this.tick();
     return this.chainsOf(req.id);
   }
 
   /** Returns the node's chains, or null if the node is unknown and must join. */
   heartbeat(id: string, reports: ChainReport[]): ChainRecord[] | null {
-    if (!this.state.nodes.some((n) => n.id === id) || !this.live.has(id)) return null;
-    this.live.set(id, { lastHeartbeat: Date.now(), reports });
+    if (!this.state.nodes.some((n) => n.id === id)) return null;
+    this.live.set(id, { lastHeartbeat: performance.now(), wallTime: Date.now(), reports });
+    if (this.failed.delete(id)) {
+      this.event({ kind: "recovered", message: `node ${id} is heartbeating again`, nodeId: id });
+      this.tick();
+    }
     return this.chainsOf(id);
   }
 
   chainsOf(id: string): ChainRecord[] {
-    return this.state.chains.filter((c) => c.members.includes(id));
+    return this.state.chains.filter((c) => c.members.includes(id) || c.syncing === id);
   }
 
   nodeRecord(id: string): NodeRecord | undefined {
     return this.state.nodes.find((n) => n.id === id);
   }
 
+  // ---- failure detection and reconfiguration -----------------------------------------------------
+
+  private silenceMs(id: string): number {
+    const l = this.live.get(id);
+    // After a master restart every known node gets a full failure timeout to check in.
+    return performance.now() - (l?.lastHeartbeat ?? this.started);
+  }
+
+  private isAlive(id: string): boolean {
+    return this.silenceMs(id) <= this.config.failureTimeoutMs;
+  }
+
+  /** Detects failures and moves every chain one step toward full, healthy membership. */
+  tick(): void {
+    for (const n of this.state.nodes) {
+      if (!this.isAlive(n.id) && !this.failed.has(n.id)) {
+        this.failed.add(n.id);
+        this.event({ kind: "failed", message: `node ${n.id} failed: no heartbeat for ${Math.round(this.silenceMs(n.id))} ms`, nodeId: n.id });
+      }
+    }
+    const next = structuredClone(this.state);
+    for (const chain of next.chains) this.reconfigure(chain, next);
+    this.commitState(next);
+  }
+
+  private reconfigure(chain: ChainRecord, state: MasterState): void {
+    const failed = (id: string) => this.failed.has(id);
+    if (chain.syncing && failed(chain.syncing)) {
+      const gone = chain.syncing;
+      chain.syncing = null;
+      chain.epoch++;
+      this.event({ kind: "reconfigured", message: `chain ${chain.chainId}: syncing node ${gone} failed and was dropped (epoch ${chain.epoch})`, chainId: chain.chainId, epoch: chain.epoch });
+    }
+    for (const id of chain.members.filter(failed)) {
+      if (chain.members.length === 1) {
+        // The last serving replica holds every committed entry; nobody else may take its place.
+        if (this.waiting.get(chain.chainId) !== id) {
+          this.waiting.set(chain.chainId, id);
+          this.event({ kind: "waiting", message: `chain ${chain.chainId}: its last serving node ${id} failed; the chain waits for it to return (no other replica is known to hold every committed entry)`, chainId: chain.chainId, nodeId: id });
+        }
+        continue;
+      }
+      const role = chain.members[0] === id ? "head" : chain.members[chain.members.length - 1] === id ? "tail" : "middle";
+      chain.members = chain.members.filter((m) => m !== id);
+      chain.epoch++;
+      this.event({
+        kind: "reconfigured",
+        message: `chain ${chain.chainId}: ${role} ${id} removed; chain is now ${chain.members.join(" -> ")} (epoch ${chain.epoch})`,
+        chainId: chain.chainId,
+        nodeId: id,
+        epoch: chain.epoch,
+      });
+    }
+    if (chain.members.length > 0 && !failed(chain.members[0])) this.waiting.delete(chain.chainId);
+    const allServing = chain.members.length > 0 && chain.members.every((m) => !failed(m));
+    if (allServing && chain.syncing === null && chain.members.length < this.config.replicationFactor) {
+      const candidate = state.nodes.find((n) => !failed(n.id) && this.live.has(n.id) && !state.chains.some((c) => c.members.includes(n.id) || c.syncing === n.id));
+      if (candidate) {
+        chain.syncing = candidate.id;
+        chain.epoch++;
+        this.event({ kind: "syncing", message: `chain ${chain.chainId}: node ${candidate.id} is copying the log from tail ${chain.members[chain.members.length - 1]} (epoch ${chain.epoch})`, chainId: chain.chainId, nodeId: candidate.id, epoch: chain.epoch });
+      }
+    }
+    if (chain.syncing && allServing && this.caughtUp(chain, chain.syncing)) {
+      const id = chain.syncing;
+      chain.members.push(id);
+      chain.syncing = null;
+      chain.epoch++;
+      this.event({ kind: "caught-up", message: `chain ${chain.chainId}: node ${id} caught up and is the new tail; chain is now ${chain.members.join(" -> ")} (epoch ${chain.epoch})`, chainId: chain.chainId, nodeId: id, epoch: chain.epoch });
+    }
+  }
+
+  /** The syncing node holds (by the commit rule) everything the tail has committed. */
+  private caughtUp(chain: ChainRecord, id: string): boolean {
+    const mine = this.report(id, chain);
+    const tail = this.report(chain.members[chain.members.length - 1], chain);
+    return mine !== undefined && tail !== undefined && mine.ackableEnd >= tail.commitEnd && mine.logEnd >= tail.logEnd;
+  }
+
+  private report(id: string, chain: ChainRecord): ChainReport | undefined {
+    const r = this.live.get(id)?.reports.find((x) => x.chainId === chain.chainId);
+    return r && r.epoch === chain.epoch ? r : undefined;
+  }
+
+  // ---- views ---------------------------------------------------------------------------------
+
   /** The document behind GET /v1/cluster. */
   cluster() {
-    const now = Date.now();
     return {
       replicationFactor: this.config.replicationFactor,
       heartbeatMs: this.config.heartbeatMs,
       failureTimeoutMs: this.config.failureTimeoutMs,
-      chains: this.state.chains.map((c) => ({
-        chainId: c.chainId,
-        epoch: c.epoch,
-        members: c.members,
-        head: c.members[0] ?? null,
-        tail: c.members[c.members.length - 1] ?? null,
-      })),
-      nodes: this.state.nodes.map((n) => {
-        const alive = this.live.get(n.id);
-        const chain = this.state.chains.find((c) => c.members.includes(n.id));
-        const report = alive?.reports.find((r) => r.chainId === chain?.chainId);
-        const age = alive ? now - alive.lastHeartbeat : null;
+      leaseMs: this.config.leaseMs,
+      chains: this.state.chains.map((c) => {
+        const waitingFor = this.waiting.get(c.chainId) ?? null;
         return {
-          ...n,
-          chainId: chain?.chainId ?? null,
-          role: chain ? roleOf(chain, n.id) : "standby",
-          state: age === null ? "unknown" : age > this.config.failureTimeoutMs ? "silent" : chain ? "serving" : "standby",
-          logEnd: report?.logEnd ?? null,
-          durableEnd: report?.durableEnd ?? null,
-          commitEnd: report?.commitEnd ?? null,
-          lastHeartbeat: alive ? new Date(alive.lastHeartbeat).toISOString() : null,
-          heartbeatAgeMs: age,
+          chainId: c.chainId,
+          epoch: c.epoch,
+          members: c.members,
+          syncing: c.syncing,
+          head: waitingFor ? null : (c.members[0] ?? null),
+          tail: waitingFor ? null : (c.members[c.members.length - 1] ?? null),
+          waitingFor,
+          status: waitingFor
+            ? `unavailable: waiting for ${waitingFor}, its last serving node, to return; no other replica is known to hold every committed entry`
+            : c.members.length === 0 ? "no members yet" : "serving",
         };
       }),
+      nodes: this.state.nodes.map((n) => this.nodeView(n)),
       events: this.events,
     };
   }
 
-  private commitState(next: MasterState): void {
-    if (JSON.stringify(next) === JSON.stringify(this.state)) return;
-    this.store.save(next);
-    this.state = next;
+  private nodeView(n: NodeRecord) {
+    const alive = this.live.get(n.id);
+    const chain = this.state.chains.find((c) => c.members.includes(n.id) || c.syncing === n.id);
+    const report = chain ? alive?.reports.find((r) => r.chainId === chain.chainId) : undefined;
+    const failed = this.failed.has(n.id);
+    const role = !chain ? "standby" : chain.syncing === n.id ? "syncing" : roleOf(chain, n.id);
+    const tailReport = chain && chain.members.length > 0 ? this.live.get(chain.members[chain.members.length - 1])?.reports.find((r) => r.chainId === chain.chainId) : undefined;
+    return {
+      ...n,
+      chainId: chain?.chainId ?? null,
+      role,
+      state: failed ? "failed" : role === "standby" ? "standby" : role === "syncing" ? "syncing" : "serving",
+      epoch: report?.epoch ?? null,
+      logEnd: report?.logEnd ?? null,
+      durableEnd: report?.durableEnd ?? null,
+      commitEnd: report?.commitEnd ?? null,
+      bytes: report?.bytes ?? null,
+      syncTargetEnd: role === "syncing" ? (tailReport?.logEnd ?? null) : null,
+      lastHeartbeat: alive ? new Date(alive.wallTime).toISOString() : null,
+      heartbeatAgeMs: alive ? Math.round(performance.now() - alive.lastHeartbeat) : null,
+    };
   }
 
-  private event(kind: string, message: string): void {
-    this.events.push({ time: new Date().toISOString(), kind, message });
-    if (this.events.length > EVENTS_KEPT) this.events.shift();
-    this.log.info(message, { event: kind });
+  /** Persists a changed state, then publishes the events that describe it. */
+  private commitState(next: MasterState): void {
+    if (JSON.stringify(next) !== JSON.stringify(this.state)) {
+      this.store.save(next);
+      this.state = next;
+    }
+    this.publish();
+  }
+
+  private event(e: Omit<ClusterEvent, "time">): void {
+    this.unpublished.push({ time: new Date().toISOString(), ...e });
+  }
+
+  private publish(): void {
+    const events = this.unpublished;
+    this.unpublished = [];
+    for (const e of events) {
+      this.events.push(e);
+      if (this.events.length > EVENTS_KEPT) this.events.shift();
+      this.log.info(e.message, { event: e.kind });
+      for (const l of this.listeners) l(e);
+    }
   }
 }
 

@@ -1,5 +1,5 @@
-// What the master must not forget: the chains (order of members, epoch) and each known node's
-// addresses. Written atomically and fsynced before any node hears of a change.
+// What the master must not forget: the chains (order of members, the syncing node, epoch) and
+// each known node's addresses. Written atomically and fsynced before any node hears of a change.
 
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,7 +15,10 @@ export interface NodeRecord {
 export interface ChainRecord {
   chainId: number;
   epoch: number;
+  /** Serving members in chain order: head first, tail last. */
   members: string[];
+  /** A node copying the log from the tail; it becomes the tail once caught up. */
+  syncing: string | null;
 }
 
 export interface MasterState {
@@ -34,7 +37,7 @@ export class StateFile {
 
   /** The saved state, or a fresh one with a single empty chain. */
   load(): MasterState {
-    if (!existsSync(this.path)) return { version: 1, chains: [{ chainId: 1, epoch: 0, members: [] }], nodes: [] };
+    if (!existsSync(this.path)) return { version: 1, chains: [{ chainId: 1, epoch: 0, members: [], syncing: null }], nodes: [] };
     const text = readFileSync(this.path, "utf8");
     let parsed: MasterState;
     try {
@@ -45,6 +48,7 @@ export class StateFile {
     if (parsed.version !== 1 || !Array.isArray(parsed.chains) || !Array.isArray(parsed.nodes)) {
       throw new Error(`${this.path}: the master's state file has an unknown layout`);
     }
+    for (const c of parsed.chains) c.syncing ??= null;
     return parsed;
   }
 

@@ -8,7 +8,7 @@
 import type { Address } from "../config/index.ts";
 import { CatenaError, ErrorCode } from "../protocol/errors.ts";
 import { PROTOCOL_VERSION } from "../protocol/frame.ts";
-import { FrameType, PeerKind, REPLICATE_HEADER_BYTES, decodeError, decodeHelloOk, decodeWatermark, encodeHello, encodeWatermark, writeReplicateHeader } from "../protocol/messages.ts";
+import { FrameType, PeerKind, REPLICATE_HEADER_BYTES, decodeError, decodeHelloOk, decodeWatermark, encodeHello, encodeWatermark, writeReplicateHeader, type HelloOk } from "../protocol/messages.ts";
 import { dataView } from "../protocol/record.ts";
 import type { Connection } from "../transport/connection.ts";
 import { connect } from "../transport/tcp.ts";
@@ -19,6 +19,9 @@ export interface DownstreamHost {
   readonly nodeId: string;
   epoch(): number;
   logEnd(): number;
+  commitEnd(): number;
+  /** CRC of the entry at `offset`, or null when this log does not hold it. */
+  entryCrc(offset: number): number | null;
   /** Whole records from `from`, as the log returns them. */
   readRecords(from: number, maxBytes: number): { bytes: Uint8Array; count: number };
   /** The successor reported the chain's commit end. */
@@ -153,7 +156,7 @@ export class Downstream {
       (conn) => {
         if (this.stopped) return conn.close();
         this.conn = conn;
-        conn.send(encodeHello(0, { version: PROTOCOL_VERSION, kind: PeerKind.replication, chainId: this.host.chainId, epoch: this.host.epoch(), nodeId: this.host.nodeId }));
+        conn.send(encodeHello(0, { version: PROTOCOL_VERSION, kind: PeerKind.replication, chainId: this.host.chainId, epoch: this.host.epoch(), commitEnd: this.host.commitEnd(), nodeId: this.host.nodeId }));
       },
       () => this.scheduleRetry(),
     );
@@ -161,7 +164,7 @@ export class Downstream {
 
   private frame(conn: Connection, type: number, frame: Uint8Array): void {
     try {
-      if (type === FrameType.helloOk) return this.started(decodeHelloOk(frame).logEnd);
+      if (type === FrameType.helloOk) return this.started(decodeHelloOk(frame));
       if (type === FrameType.commit) {
         const c = decodeWatermark(frame);
         if (c.chainId !== this.host.chainId || c.epoch !== this.host.epoch()) return; // from an older configuration
@@ -180,11 +183,26 @@ export class Downstream {
     }
   }
 
-  private started(successorEnd: number): void {
+  /**
+   * Checks the successor's log against ours before streaming. Its recorded commit end must match
+   * our entry there (committed entries are the same on every replica); if its last entry does not
+   * match ours (or it is longer), it holds entries the chain does not have: it is told to drop
+   * everything after its commit end, and answers with a fresh HELLO_OK.
+   */
+  private started(h: HelloOk): void {
     const ours = this.host.logEnd();
-    if (successorEnd > ours) {
-      this.host.log.error("successor's log is longer than ours; refusing to replicate to it until it is repaired", { successor: this.successorId, successorEnd, ourEnd: ours });
+    const successorEnd = h.logEnd;
+    if (h.commitEnd > 0 && (h.commitEnd > ours || this.host.entryCrc(h.commitEnd - 1) !== h.commitCrc)) {
+      this.host.log.error("successor's committed entries differ from ours; refusing to replicate to it (its data needs repair by hand)", {
+        successor: this.successorId, successorCommitEnd: h.commitEnd, ourEnd: ours,
+      });
       this.conn?.close();
+      return;
+    }
+    const matches = successorEnd <= ours && (successorEnd === 0 || this.host.entryCrc(successorEnd - 1) === h.lastCrc);
+    if (!matches) {
+      this.host.log.warn("successor holds entries the chain does not have; telling it to truncate them", { successor: this.successorId, successorEnd, truncateTo: h.commitEnd, ourEnd: ours });
+      this.conn?.send(encodeWatermark(FrameType.truncate, { chainId: this.host.chainId, epoch: this.host.epoch(), offset: h.commitEnd }));
       return;
     }
     this.failures = 0;

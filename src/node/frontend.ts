@@ -55,7 +55,7 @@ export function clientHandler(nodes: ReplicaLookup, log: Logger): ConnectionHand
           if (type !== FrameType.hello) throw new CatenaError(ErrorCode.badFrame, "the first frame on a connection must be HELLO");
           checkHello(frame, PeerKind.client);
           state.greeted = true;
-          conn.send(encodeHelloOk(id, { version: PROTOCOL_VERSION, logEnd: 0, commitEnd: 0 }));
+          conn.send(encodeHelloOk(id, { version: PROTOCOL_VERSION, logEnd: 0, lastCrc: 0, commitEnd: 0, commitCrc: 0 }));
           return;
         }
         switch (type) {
@@ -129,6 +129,14 @@ export function replicationHandler(nodes: ReplicaLookup, log: Logger): Connectio
         if (type === FrameType.durable) {
           const d = decodeWatermark(frame);
           return replica.durableFromUpstream(conn, d.epoch, d.offset);
+        }
+        if (type === FrameType.truncate) {
+          const t = decodeWatermark(frame);
+          replica.truncate(conn, t.epoch, t.offset).catch((e) => {
+            refuse(conn, id, e, log, "predecessor");
+            conn.close();
+          });
+          return;
         }
         throw new CatenaError(ErrorCode.unknownFrameType, `unknown frame type ${type} on the replication port`);
       } catch (e) {

@@ -14,10 +14,13 @@ export interface NodeAddresses {
 
 export interface ChainReport {
   chainId: number;
+  epoch: number;
+  role: string;
   logEnd: number;
   durableEnd: number;
+  ackableEnd: number;
   commitEnd: number;
-  role: string;
+  bytes: number;
 }
 
 export interface MasterLinkHost {
@@ -33,6 +36,14 @@ export class MasterLink {
   private stopped = false;
   private failures = 0;
   lastContact = 0;
+  /** performance.now() when the last answered request was sent: the lease runs from there. */
+  private leaseFrom = -Infinity;
+  private leaseMs = 0;
+
+  /** True while the master answered a request sent less than a lease ago. */
+  hasLease(): boolean {
+    return performance.now() - this.leaseFrom < this.leaseMs;
+  }
 
   constructor(
     private readonly config: NodeConfig,
@@ -70,19 +81,22 @@ export class MasterLink {
 
   private async join(): Promise<void> {
     const body = { id: this.config.nodeId, ...this.addresses, chains: this.host.reports() };
+    const sentAt = performance.now();
     const res = await this.post("/v1/nodes/join", body);
     if (res.status === 409) {
       const { error } = (await res.json()) as { error: string };
       throw new Error(`the master refused the join: ${error}`);
     }
     if (!res.ok) throw new Error(`join answered HTTP ${res.status}`);
-    const { chains } = (await res.json()) as { chains: ChainLayoutJson[] };
+    const { chains, leaseMs } = (await res.json()) as { chains: ChainLayoutJson[]; leaseMs: number };
+    this.renewLease(sentAt, leaseMs);
     this.joined = true;
     this.log.info("joined the master", { master: formatAddress(this.config.master), chains: chains.map((c) => c.chainId) });
     await this.host.layouts(chains);
   }
 
   private async heartbeat(): Promise<void> {
+    const sentAt = performance.now();
     const res = await this.post("/v1/nodes/heartbeat", { id: this.config.nodeId, chains: this.host.reports() });
     if (res.status === 404) {
       this.joined = false;
@@ -90,8 +104,14 @@ export class MasterLink {
       return;
     }
     if (!res.ok) throw new Error(`heartbeat answered HTTP ${res.status}`);
-    const { chains } = (await res.json()) as { chains: ChainLayoutJson[] };
+    const { chains, leaseMs } = (await res.json()) as { chains: ChainLayoutJson[]; leaseMs: number };
+    this.renewLease(sentAt, leaseMs);
     await this.host.layouts(chains);
+  }
+
+  private renewLease(sentAt: number, leaseMs: number): void {
+    if (typeof leaseMs === "number" && leaseMs > 0) this.leaseMs = leaseMs;
+    if (sentAt > this.leaseFrom) this.leaseFrom = sentAt;
   }
 
   private post(path: string, body: unknown): Promise<Response> {

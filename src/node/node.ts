@@ -89,7 +89,7 @@ export class StorageNode {
       log.onFailure = (err: Error) => {
         this.log.error("the log failed; this node can no longer accept writes for the chain", { chain: chainId, error: err.message });
       };
-      const replica = new Replica(chainId, log, this.config, this.log.child({ chain: chainId }));
+      const replica = new Replica(chainId, log, this.config, this.log.child({ chain: chainId }), () => this.masterLink?.hasLease() ?? false);
       this.replicas.set(chainId, replica);
       this.log.info("replica opened", { chain: chainId, logEnd: log.endOffset, segments: log.segmentCount });
       return replica;
@@ -101,10 +101,13 @@ export class StorageNode {
   private reports(): ChainReport[] {
     return [...this.replicas.values()].map((r) => ({
       chainId: r.chainId,
+      epoch: r.epoch,
+      role: r.role,
       logEnd: r.log.endOffset,
       durableEnd: r.log.durableEnd,
+      ackableEnd: this.config.log.sync === "always" ? r.log.durableEnd : r.log.endOffset,
       commitEnd: r.commitEnd,
-      role: r.role,
+      bytes: r.log.bytes,
     }));
   }
 
@@ -112,6 +115,11 @@ export class StorageNode {
     for (const json of chains) {
       const replica = await this.openReplica(json.chainId);
       replica.applyLayout(parseLayout(json));
+    }
+    // A replica of a chain the master no longer lists this node in stops taking part.
+    for (const r of this.replicas.values()) {
+      const listed = chains.find((c) => c.chainId === r.chainId);
+      if (!listed && r.role !== "none") r.applyLayout({ chainId: r.chainId, epoch: r.epoch, members: [], syncing: null, removed: true });
     }
   }
 

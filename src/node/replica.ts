@@ -5,6 +5,7 @@
 // (src/chain/watermarks.ts): the tail learns it first, answers the appends (APPEND_OK to the
 // client's registered connection) and reports the commit end back up the chain.
 
+import { join } from "node:path";
 import { Watermarks, type WatermarkEffects } from "../chain/watermarks.ts";
 import type { NodeConfig } from "../config/index.ts";
 import type { Log } from "../log/log.ts";
@@ -17,6 +18,7 @@ import {
 import { RECORD_HEADER_BYTES, dataView, encodeRecordInto, iterateRecords, readU64, scanRecords } from "../protocol/record.ts";
 import type { Connection } from "../transport/connection.ts";
 import type { Logger } from "../util/logger.ts";
+import { CommitFile } from "./commit-file.ts";
 import { DedupTable } from "./dedup.ts";
 import { Downstream } from "./downstream.ts";
 import type { ChainLayout, MemberInfo } from "./layout.ts";
@@ -55,12 +57,20 @@ const DEDUP_REBUILD_ENTRIES = 65_536;
 
 export class Replica {
   epoch = 0;
-  role: "head" | "middle" | "tail" | "single" | "none" = "none";
+  role: "head" | "middle" | "tail" | "single" | "syncing" | "none" = "none";
   predecessorId: string | null = null;
   private downstream: Downstream | null = null;
   private upstream: Connection | null = null;
   private readonly marks: Watermarks;
-  private readonly dedup = new DedupTable();
+  private dedup = new DedupTable();
+  /** The successor is a syncing node: it copies the log but does not count toward the commit. */
+  private successorSyncing = false;
+  /** Reads wait until the commit end is known in this epoch: a DURABLE from the predecessor
+   * arrived and the commit end reached what the predecessor had committed (commitFloor). */
+  private durableSeen = false;
+  private commitFloor = 0;
+  private lastSyncProgress = -1;
+  private readonly commitFile: CommitFile;
   private batch: PendingAppend[] = [];
   private batchScheduled = false;
   private duplicates: DuplicateReply[] = [];
@@ -80,11 +90,16 @@ export class Replica {
     private readonly hasLease: () => boolean = () => true,
   ) {
     this.marks = new Watermarks(false, false, 0);
-    this.apply(this.marks.localAdvanced(this.ackableEnd()));
+    this.commitFile = new CommitFile(join(config.log.dir, `chain-${chainId}`));
+    this.localProgress();
     log.onDurable = () => {
-      if (config.log.sync === "always") this.apply(this.marks.localAdvanced(log.durableEnd));
+      if (config.log.sync === "always") this.localProgress();
     };
-    this.rebuildDedup();
+  }
+
+  /** The commit end this node recorded before it last stopped (never above its log end). */
+  get recordedCommit(): number {
+    return Math.min(this.commitFile.value, this.log.endOffset);
   }
 
   get commitEnd(): number {
@@ -109,16 +124,25 @@ export class Replica {
 
   // ---- configuration from the master -------------------------------------------------------------
 
-  /** Takes this node's place in a new layout of the chain. */
+  /** Takes this node's place in a new layout of the chain (an epoch of 0 with no members: none). */
   applyLayout(layout: ChainLayout): void {
     if (layout.epoch < this.epoch) return;
-    const index = layout.members.findIndex((m) => m.id === this.config.nodeId);
-    if (layout.epoch === this.epoch && this.role !== "none") return;
+    if (layout.epoch === this.epoch && this.role !== "none" && !layout.removed) return;
     this.epoch = layout.epoch;
-    const successor: MemberInfo | undefined = index >= 0 ? layout.members[index + 1] : undefined;
-    this.predecessorId = index > 0 ? layout.members[index - 1].id : null;
+    const members = layout.members;
+    const index = members.findIndex((m) => m.id === this.config.nodeId);
+    const isLast = index >= 0 && index === members.length - 1;
+    const syncing = layout.syncing?.id === this.config.nodeId;
+    const successor: MemberInfo | undefined = index < 0 ? undefined : isLast ? (layout.syncing ?? undefined) : members[index + 1];
+    this.successorSyncing = isLast && layout.syncing !== null;
+    this.predecessorId = index > 0 ? members[index - 1].id : syncing && members.length > 0 ? members[members.length - 1].id : null;
     const wasHead = this.isHead;
-    this.role = index < 0 ? "none" : layout.members.length === 1 ? "single" : index === 0 ? "head" : successor ? "middle" : "tail";
+    if (syncing) this.role = "syncing";
+    else if (index < 0) this.role = "none";
+    else if (members.length === 1) this.role = "single";
+    else this.role = index === 0 ? "head" : isLast ? "tail" : "middle";
+    this.durableSeen = false;
+    this.commitFloor = 0;
     // Every new epoch starts a fresh replication stream: the handshake re-learns where the
     // successor's log ends (it may be a different node, at a different address, or have lost an
     // unsynced tail), and the successor refuses streams from an older epoch.
@@ -130,8 +154,18 @@ export class Replica {
     }
     if (this.isHead && !wasHead) this.rebuildDedup();
     this.logger.info("chain layout applied", { chain: this.chainId, epoch: this.epoch, role: this.role, successor: successor?.id ?? null, predecessor: this.predecessorId });
-    this.apply(this.marks.reposition(this.isHead, successor === undefined));
+    this.apply(this.marks.reposition(this.isHead, this.isTail));
     this.downstream?.announceDurable(this.marks.prefixDurable);
+  }
+
+  /** This node wrote or synced more: move the watermark; a syncing node reports its progress. */
+  private localProgress(): void {
+    const ackable = this.ackableEnd();
+    this.apply(this.marks.localAdvanced(ackable));
+    if (this.role === "syncing" && ackable > this.lastSyncProgress) {
+      this.lastSyncProgress = ackable;
+      this.sendCommitUp(ackable);
+    }
   }
 
   private downstreamHost() {
@@ -140,8 +174,13 @@ export class Replica {
       nodeId: this.config.nodeId,
       epoch: () => this.epoch,
       logEnd: () => this.log.endOffset,
+      commitEnd: () => this.commitEnd,
+      entryCrc: (offset: number) => this.entryCrc(offset),
       readRecords: (from: number, maxBytes: number) => this.log.read(from, 1 << 30, maxBytes),
-      commitReported: (end: number) => this.apply(this.marks.commitReported(end, this.log.endOffset)),
+      commitReported: (end: number) => {
+        // A syncing successor reports its progress, not a commit end.
+        if (!this.successorSyncing) this.apply(this.marks.commitReported(end, this.log.endOffset));
+      },
       limits: this.config.limits,
       log: this.logger,
     };
@@ -218,7 +257,7 @@ export class Replica {
     this.stats.appendBytes += frame.length - REPLICATE_HEADER_BYTES;
     this.stats.batches++;
     this.downstream?.offer(frame, first, end);
-    if (this.config.log.sync !== "always") this.apply(this.marks.localAdvanced(this.log.endOffset));
+    if (this.config.log.sync !== "always") this.localProgress();
   }
 
   // ---- replication from the predecessor ----------------------------------------------------------
@@ -231,8 +270,42 @@ export class Replica {
     }
     if (this.upstream && this.upstream !== conn) this.upstream.close();
     this.upstream = conn;
-    conn.send(encodeHelloOk(id, { version: PROTOCOL_VERSION, logEnd: this.log.endOffset, commitEnd: this.commitEnd }));
-    this.sendCommitUp(this.commitEnd);
+    this.commitFloor = Math.max(this.commitFloor, hello.commitEnd);
+    conn.send(this.describeLog(id));
+    if (this.role !== "syncing") this.sendCommitUp(this.commitEnd);
+  }
+
+  /** HELLO_OK for the predecessor: where this log ends and what it had recorded as committed. */
+  private describeLog(id: number): Uint8Array {
+    const logEnd = this.log.endOffset;
+    const commitEnd = Math.max(this.recordedCommit, Math.min(this.commitEnd, logEnd));
+    return encodeHelloOk(id, {
+      version: PROTOCOL_VERSION,
+      logEnd,
+      lastCrc: logEnd > 0 ? (this.entryCrc(logEnd - 1) ?? 0) : 0,
+      commitEnd,
+      commitCrc: commitEnd > 0 ? (this.entryCrc(commitEnd - 1) ?? 0) : 0,
+    });
+  }
+
+  private entryCrc(offset: number): number | null {
+    if (offset < this.log.startOffset || offset >= this.log.endOffset) return null;
+    const got = this.log.read(offset, 1, 1);
+    return got.count === 1 ? dataView(got.bytes).getUint32(4, true) : null;
+  }
+
+  /** The predecessor found entries here that the chain does not have: drop them, then describe the log again. */
+  async truncate(conn: Connection, epoch: number, offset: number): Promise<void> {
+    if (conn !== this.upstream || epoch !== this.epoch) return;
+    if (offset < this.commitEnd || offset < this.recordedCommit) {
+      throw new CatenaError(ErrorCode.diverged, `refusing to truncate at ${offset}: entries below ${Math.max(this.commitEnd, this.recordedCommit)} are committed`);
+    }
+    const before = this.log.endOffset;
+    this.recent = [];
+    this.recentBytes = 0;
+    await this.log.truncateFrom(offset);
+    this.logger.warn("truncated entries the chain does not have", { chain: this.chainId, from: offset, droppedTo: before });
+    if (conn === this.upstream && conn.isOpen) conn.send(this.describeLog(0));
   }
 
   isUpstream(conn: Connection): boolean {
@@ -253,6 +326,7 @@ export class Replica {
 
   durableFromUpstream(conn: Connection, epoch: number, end: number): void {
     if (conn !== this.upstream || epoch < this.epoch) return;
+    this.durableSeen = true;
     this.apply(this.marks.upstreamAdvanced(end));
   }
 
@@ -270,6 +344,7 @@ export class Replica {
   }
 
   private committed(from: number, to: number): void {
+    this.commitFile.advance(to);
     if (this.isTail) this.acknowledge(from, to);
     while (this.recent.length > 0 && this.recent[0].end <= to) this.recentBytes -= this.recent.shift()!.frame.length;
     if (!this.isHead) this.sendCommitUp(to);
@@ -389,7 +464,11 @@ export class Replica {
   }
 
   private checkReadable(from: number): void {
+    if (!this.isTail) throw new CatenaError(ErrorCode.notServing, `node ${this.config.nodeId} is not the tail of chain ${this.chainId}; reads go to the tail`);
     if (!this.hasLease()) throw new CatenaError(ErrorCode.notServing, `node ${this.config.nodeId} has lost contact with the master and serves no reads until it is back`);
+    if (!this.isHead && (!this.durableSeen || this.commitEnd < this.commitFloor)) {
+      throw new CatenaError(ErrorCode.notServing, `node ${this.config.nodeId} became the tail moments ago and is still learning the commit end`);
+    }
     const start = this.log.startOffset;
     const commit = this.commitEnd;
     if (from < start || from > commit) {
@@ -400,6 +479,7 @@ export class Replica {
   // ---- lifecycle -----------------------------------------------------------------------------
 
   private rebuildDedup(): void {
+    this.dedup = new DedupTable();
     let from = Math.max(this.log.startOffset, this.log.endOffset - DEDUP_REBUILD_ENTRIES);
     while (from < this.log.endOffset) {
       const got = this.log.read(from, DEDUP_REBUILD_ENTRIES, 4 << 20);
@@ -415,6 +495,7 @@ export class Replica {
   }
 
   async close(): Promise<void> {
+    this.commitFile.flush();
     this.downstream?.stop();
     this.upstream?.close();
     await this.log.close();

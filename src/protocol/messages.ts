@@ -23,6 +23,7 @@ export const FrameType = {
   replicate: 0x20,
   commit: 0x21,
   durable: 0x22,
+  truncate: 0x23,
 } as const;
 
 export const PeerKind = { client: 1, replication: 2 } as const;
@@ -77,36 +78,46 @@ export class FrameWriter {
 
 // ---- connection set-up -------------------------------------------------------------------------
 
-export interface Hello { version: number; kind: number; chainId: number; epoch: number; nodeId: string }
+/** HELLO opens every connection. A predecessor's replication HELLO also carries its commit end. */
+export interface Hello { version: number; kind: number; chainId: number; epoch: number; commitEnd: number; nodeId: string }
 
 export function encodeHello(id: number, h: Hello): Uint8Array {
   const name = encoder.encode(h.nodeId);
-  return new FrameWriter(FrameType.hello, id, 2 + 1 + 1 + 4 + 4 + 2 + name.length)
-    .u16(h.version).u8(h.kind).u8(0).u32(h.chainId).u32(h.epoch).u16(name.length).raw(name).done();
+  return new FrameWriter(FrameType.hello, id, 2 + 1 + 1 + 4 + 4 + 8 + 2 + name.length)
+    .u16(h.version).u8(h.kind).u8(0).u32(h.chainId).u32(h.epoch).u64(h.commitEnd).u16(name.length).raw(name).done();
 }
 
 export function decodeHello(frame: Uint8Array): Hello {
   const r = new BodyReader(frame);
   const version = r.u16(), kind = r.u8();
   r.u8();
-  const chainId = r.u32(), epoch = r.u32(), nodeId = r.string();
+  const chainId = r.u32(), epoch = r.u32(), commitEnd = r.u64(), nodeId = r.string();
   r.end();
-  return { version, kind, chainId, epoch, nodeId };
+  return { version, kind, chainId, epoch, commitEnd, nodeId };
 }
 
-export interface HelloOk { version: number; logEnd: number; commitEnd: number }
+/**
+ * HELLO_OK. On the replication port it describes the receiver's log so the predecessor can check
+ * it against its own: the log end and the CRC of the entry before it, and the commit end the
+ * receiver had recorded and the CRC of the entry before that (CRCs are 0 when the offset is 0).
+ */
+export interface HelloOk { version: number; logEnd: number; lastCrc: number; commitEnd: number; commitCrc: number }
 
 export function encodeHelloOk(id: number, h: HelloOk): Uint8Array {
-  return new FrameWriter(FrameType.helloOk, id, 2 + 2 + 8 + 8).u16(h.version).u16(0).u64(h.logEnd).u64(h.commitEnd).done();
+  return new FrameWriter(FrameType.helloOk, id, 2 + 2 + 8 + 4 + 4 + 8 + 4 + 4)
+    .u16(h.version).u16(0).u64(h.logEnd).u32(h.lastCrc).u32(0).u64(h.commitEnd).u32(h.commitCrc).u32(0).done();
 }
 
 export function decodeHelloOk(frame: Uint8Array): HelloOk {
   const r = new BodyReader(frame);
   const version = r.u16();
   r.u16();
-  const logEnd = r.u64(), commitEnd = r.u64();
+  const logEnd = r.u64(), lastCrc = r.u32();
+  r.u32();
+  const commitEnd = r.u64(), commitCrc = r.u32();
+  r.u32();
   r.end();
-  return { version, logEnd, commitEnd };
+  return { version, logEnd, lastCrc, commitEnd, commitCrc };
 }
 
 export function encodeError(id: number, err: CatenaError): Uint8Array {
@@ -300,8 +311,10 @@ export function decodeReplicate(frame: Uint8Array): Replicate {
   return { chainId, epoch, firstOffset, count, recordsStart: r.pos };
 }
 
-/** COMMIT (upstream, the commit end) and DURABLE (downstream, the lowest ackable end of every node
- * above the receiver) share one body: u32 chainId, u32 epoch, u64 offset. */
+/** COMMIT (upstream: the commit end; from a syncing node, its own ackable end), DURABLE
+ * (downstream: the lowest ackable end of every node above the receiver) and TRUNCATE (downstream:
+ * drop every entry from this offset on, then answer with a fresh HELLO_OK) share one body:
+ * u32 chainId, u32 epoch, u64 offset. */
 export interface Watermark { chainId: number; epoch: number; offset: number }
 
 export function encodeWatermark(type: number, w: Watermark): Uint8Array {

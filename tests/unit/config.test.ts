@@ -249,6 +249,7 @@ describe("master config", () => {
       replicationFactor: 3,
       heartbeatMs: 100,
       failureTimeoutMs: 600,
+      leaseMs: 400,
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.listen)).toBe(true);

@@ -1,0 +1,126 @@
+// From a feed to what each row of the screen says: order, lag, rates, sync progress. Pure.
+
+import type { ChainInfo, ClusterSnapshot, NodeInfo, NodeStatus } from "./cluster.ts";
+import { rateAt, sparkline } from "./metrics.ts";
+import type { Feed, StatusEntry } from "./state.ts";
+
+export type Tone = "ok" | "warn" | "bad" | "idle";
+
+export interface SyncProgress {
+  done: number;
+  target: number;
+  fraction: number;
+  entriesPerSec: number | null;
+  bytesPerSec: number | null;
+  secondsLeft: number | null;
+}
+
+export interface NodeRow {
+  node: NodeInfo;
+  tone: Tone;
+  lagEntries: number | null;
+  lagBytes: number | null;
+  rate: number | null;
+  spark: string;
+  sync: SyncProgress | null;
+}
+
+/** A node status older than this is not used for byte counts. */
+export const statusFreshMs = 5000;
+
+export function toneOf(state: string): Tone {
+  if (state === "serving") return "ok";
+  if (state === "syncing") return "warn";
+  if (state === "standby") return "idle";
+  return "bad"; // failed, silent, unknown, and anything this TUI does not know yet
+}
+
+/** Every chain's members head → tail, chain by chain, then the nodes in no chain. */
+export function orderNodes(snapshot: ClusterSnapshot | null): NodeInfo[] {
+  if (!snapshot) return [];
+  const byId = new Map(snapshot.nodes.map((n) => [n.id, n]));
+  const out: NodeInfo[] = [];
+  const placed = new Set<string>();
+  for (const chain of snapshot.chains) {
+    for (const id of chain.members) {
+      const node = byId.get(id);
+      if (node && !placed.has(id)) {
+        out.push(node);
+        placed.add(id);
+      }
+    }
+  }
+  for (const n of snapshot.nodes) if (!placed.has(n.id)) out.push(n);
+  return out;
+}
+
+/** The chain a node belongs to, or (for a node outside every chain) the first chain. */
+export function chainOf(snapshot: ClusterSnapshot, node: NodeInfo): ChainInfo | null {
+  return snapshot.chains.find((c) => c.chainId === node.chainId) ?? snapshot.chains.find((c) => c.members.includes(node.id)) ?? snapshot.chains[0] ?? null;
+}
+
+function freshStatus(entry: StatusEntry | undefined, now: number): NodeStatus | null {
+  return entry?.status && now - entry.at <= statusFreshMs ? entry.status : null;
+}
+
+function chainStatus(status: NodeStatus | null, chainId: number) {
+  return status?.chains.find((c) => c.chainId === chainId) ?? (status?.chains.length === 1 ? status.chains[0] : null);
+}
+
+/** Average bytes per entry in a node's log, from its /v1/status. */
+function entryBytes(status: NodeStatus | null, chainId: number): number | null {
+  const c = chainStatus(status, chainId);
+  if (!c || c.bytes === null || c.logEnd === null) return null;
+  const entries = c.logEnd - (c.startOffset ?? 0);
+  return entries > 0 ? c.bytes / entries : null;
+}
+
+export function nodeRows(feed: Feed, sparkWidth: number): NodeRow[] {
+  const snapshot = feed.cluster;
+  if (!snapshot) return [];
+  const now = feed.polledAt;
+  return orderNodes(snapshot).map((node) => {
+    const chain = chainOf(snapshot, node);
+    const chainId = chain?.chainId ?? 0;
+    const headId = chain?.head ?? null;
+    const head = headId === null ? undefined : snapshot.nodes.find((n) => n.id === headId);
+    const headStatus = headId === null ? null : freshStatus(feed.statuses[headId], now);
+    const ownStatus = freshStatus(feed.statuses[node.id], now);
+    const perEntry = entryBytes(headStatus, chainId) ?? entryBytes(ownStatus, chainId);
+    const lagEntries = head?.logEnd != null && node.logEnd !== null ? Math.max(0, head.logEnd - node.logEnd) : null;
+    const samples = feed.samples[node.id] ?? [];
+    const rate = node.logEnd === null ? null : rateAt(samples, now);
+    return {
+      node,
+      tone: toneOf(node.state),
+      lagEntries,
+      lagBytes: lagBytesOf(lagEntries, chainStatus(headStatus, chainId)?.bytes ?? null, chainStatus(ownStatus, chainId)?.bytes ?? null, perEntry),
+      rate,
+      spark: sparkline(samples, now, sparkWidth),
+      sync: node.state === "syncing" ? syncProgress(node, head?.logEnd ?? null, rate, perEntry) : null,
+    };
+  });
+}
+
+/** The head's bytes minus the node's, from their /v1/status; else estimated from the entry size. */
+function lagBytesOf(lagEntries: number | null, headBytes: number | null, ownBytes: number | null, perEntry: number | null): number | null {
+  if (lagEntries === 0) return 0;
+  if (headBytes !== null && ownBytes !== null) return Math.max(0, headBytes - ownBytes);
+  if (lagEntries !== null && perEntry !== null) return Math.round(lagEntries * perEntry);
+  return null;
+}
+
+export function syncProgress(node: NodeInfo, headLogEnd: number | null, rate: number | null, perEntry: number | null): SyncProgress | null {
+  const target = node.syncTargetEnd ?? headLogEnd;
+  if (target === null || node.logEnd === null) return null;
+  const done = Math.min(node.logEnd, target);
+  const left = target - done;
+  return {
+    done,
+    target,
+    fraction: target > 0 ? done / target : 1,
+    entriesPerSec: rate,
+    bytesPerSec: rate !== null && perEntry !== null ? rate * perEntry : null,
+    secondsLeft: left === 0 ? 0 : rate ? left / rate : null,
+  };
+}
