@@ -21,6 +21,8 @@ export interface LocalCluster {
   signal(name: string, signal: NodeJS.Signals): Promise<void>;
   /** Starts a stopped process again with the same arguments. */
   restart(name: string): void;
+  /** Starts one more node (it joins as a standby, or syncs into a chain short of members). */
+  addNode(name: string): void;
   stop(): Promise<void>;
 }
 
@@ -28,6 +30,8 @@ export interface LocalClusterOptions {
   dir: string;
   nodes?: number;
   sync?: "always" | "interval" | "none";
+  /** Nodes per chain; by default the number of nodes started. */
+  replicationFactor?: number;
   /** The program to run for each role; this same program by default. */
   command?: string[];
 }
@@ -46,7 +50,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   mkdirSync(opts.dir, { recursive: true });
   const masterPort = freePort();
   const masterUrl = `http://127.0.0.1:${masterPort}`;
-  writeFileSync(join(opts.dir, "master.toml"), `[master]\nserver_addr = "127.0.0.1:${masterPort}"\nstate_dir = "${join(opts.dir, "master")}"\nreplication_factor = ${count}\n`);
+  writeFileSync(join(opts.dir, "master.toml"), `[master]\nserver_addr = "127.0.0.1:${masterPort}"\nstate_dir = "${join(opts.dir, "master")}"\nreplication_factor = ${opts.replicationFactor ?? count}\n`);
   const processes: ClusterProcess[] = [];
   const launch = (name: string, args: string[]) => {
     const logFile = openSync(join(opts.dir, `${name}.log`), "a");
@@ -72,6 +76,11 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       if (p.proc.exitCode === null && p.proc.signalCode === null) throw new Error(`${name} is still running`);
       p.proc = launch(name, p.args);
     },
+    addNode(name) {
+      const file = join(opts.dir, `${name}.toml`);
+      writeFileSync(file, nodeConfig(name, join(opts.dir, name), masterPort, opts.sync ?? "always"));
+      spawn(name, ["node", "--config", file]);
+    },
     stop: () => stopAll(processes),
   };
   try {
@@ -79,9 +88,8 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     await waitFor(async () => (await fetch(`${masterUrl}/health`)).ok, 10_000, "the master did not start");
     for (let i = 0; i < count; i++) {
       const name = NODE_NAMES[i] ?? `node${i + 1}`;
-      const file = join(opts.dir, `${name}.toml`);
-      writeFileSync(file, nodeConfig(name, join(opts.dir, name), masterPort, opts.sync ?? "always"));
-      spawn(name, ["node", "--config", file]);
+      cluster.addNode(name);
+      // One at a time, so that the chain's order is the start order.
       await waitFor(async () => (await fetchCluster(masterUrl)).chains[0].members.includes(name), 15_000, `node ${name} did not join`);
     }
     await waitFor(async () => (await fetchCluster(masterUrl)).nodes.every((n) => n.commitEnd !== null), 10_000, "the chain did not form");

@@ -1,18 +1,58 @@
-// `catena demo`: a master and three nodes on this machine, and how to reach them.
+// `catena demo`: a master and three nodes on this machine, shown live in the terminal UI (or, with
+// --no-tui or without a terminal, as status lines), with keys to kill and restart nodes.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { fetchCluster } from "../client/client.ts";
+import { CatenaClient, fetchCluster } from "../client/client.ts";
+import { startTui } from "../../tui/start.tsx";
 import { boolFlag, stringFlag, type Parsed } from "./args.ts";
-import { startLocalCluster } from "./cluster-runner.ts";
+import { startLocalCluster, type LocalCluster } from "./cluster-runner.ts";
 import { untilSignal } from "./common.ts";
 
 export async function runDemo(p: Parsed): Promise<number> {
   const given = stringFlag(p, "dir");
   const dir = given ? resolve(given) : mkdtempSync(join(tmpdir(), "catena-demo-"));
+  const terminal = process.stdout.isTTY === true && process.stdin.isTTY === true;
+  const tui = !boolFlag(p, "no-tui") && terminal;
   console.log(`starting a master and three nodes; data and logs in ${dir}`);
   const cluster = await startLocalCluster({ dir });
+  const reason = tui ? await showTui(cluster) : await printStatus(cluster, !boolFlag(p, "no-tui"));
+  console.log(`${reason}: stopping the cluster`);
+  await cluster.stop();
+  if (!given) rmSync(dir, { recursive: true, force: true });
+  console.log("stopped");
+  return 0;
+}
+
+/** Runs the TUI until the user quits it or a signal arrives; returns why it ended. */
+async function showTui(cluster: LocalCluster): Promise<string> {
+  const load = new DemoLoad(cluster.masterUrl);
+  const running = (id: string) => {
+    const proc = cluster.processes.find((x) => x.name === id)?.proc;
+    return proc !== undefined && proc.exitCode === null && proc.signalCode === null;
+  };
+  const tui = startTui({
+    master: cluster.masterUrl,
+    demo: {
+      kill: async (id) => {
+        if (!running(id)) throw new Error(`${id} is not running; r starts it`);
+        await cluster.signal(id, "SIGKILL");
+      },
+      restart: (id) => cluster.restart(id),
+      startLoad: () => load.start(),
+      stopLoad: () => void load.stop(),
+    },
+  });
+  const reason = await Promise.race([tui.exited.then(() => "quit"), untilSignal()]);
+  tui.close();
+  await tui.exited;
+  await load.stop();
+  return reason;
+}
+
+/** Today's status lines, every 2 s, until Ctrl-C or SIGTERM. */
+async function printStatus(cluster: LocalCluster, wantedTui: boolean): Promise<string> {
   const bin = process.argv[0].endsWith("catena") ? process.argv[0] : "catena";
   console.log(`
 The chain is up: head -> middle -> tail, every entry fdatasynced on all three before it is acknowledged.
@@ -22,7 +62,8 @@ Try, in another terminal:
   ${bin} read --from 0            # committed entries
   ${bin} tail                     # follow new entries
   ${bin} status                   # the master's view
-Ctrl-C stops the cluster.${boolFlag(p, "no-tui") ? "" : "\n(The terminal UI is not built yet; printing status lines instead.)"}
+  ${bin} tui                      # the live view
+Ctrl-C stops the cluster.${wantedTui ? "\n(Not a terminal: printing status lines instead of the terminal UI.)" : ""}
 `);
   let stopping = false;
   const ticker = setInterval(async () => {
@@ -39,9 +80,52 @@ Ctrl-C stops the cluster.${boolFlag(p, "no-tui") ? "" : "\n(The terminal UI is n
   const signal = await untilSignal();
   stopping = true;
   clearInterval(ticker);
-  console.log(`\n${signal}: stopping the cluster`);
-  await cluster.stop();
-  if (!given) rmSync(dir, { recursive: true, force: true });
-  console.log("stopped");
-  return 0;
+  console.log("");
+  return signal;
+}
+
+/** The demo's append load: a few small batches in flight; reconnects when the chain changes. */
+class DemoLoad {
+  static readonly inflightCountMax = 4;
+  static readonly batchEntries = 4;
+  static readonly payloadBytes = 64;
+  private running = false;
+  private client: CatenaClient | null = null;
+  private loop: Promise<void> = Promise.resolve();
+
+  constructor(private readonly master: string) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.client?.close();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const payload = "x".repeat(DemoLoad.payloadBytes);
+    const batch = Array.from({ length: DemoLoad.batchEntries }, () => payload);
+    while (this.running) {
+      try {
+        this.client = await CatenaClient.connect({ master: this.master, requestTimeoutMs: 5000 });
+      } catch {
+        await Bun.sleep(500);
+        continue;
+      }
+      const client = this.client;
+      const worker = async () => {
+        while (this.running) await client.appendMany(batch);
+      };
+      // The first failure (a node gone, a timeout) closes the client, which fails the others at once.
+      await Promise.all(Array.from({ length: DemoLoad.inflightCountMax }, worker)).catch(() => client.close());
+      client.close();
+      this.client = null;
+      if (this.running) await Bun.sleep(300);
+    }
+  }
 }

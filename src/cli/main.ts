@@ -9,6 +9,7 @@ import { runDemo } from "./demo.ts";
 import { runInteractive } from "./interactive.ts";
 import { runMaster, runNode } from "./servers.ts";
 import { runStatus } from "./status.ts";
+import { runTui } from "./tui.ts";
 
 interface Command {
   summary: string;
@@ -61,6 +62,12 @@ const COMMANDS: Record<string, Command> = {
     usage: `catena status [--json]\n\n  --json            print the master's /v1/cluster document\n${MASTER_FLAG}`,
     flags: { values: ["master"], booleans: ["json"] },
     run: runStatus,
+  },
+  tui: {
+    summary: "watch the chains live in a terminal UI",
+    usage: `catena tui\n\nShows each chain head -> tail with every node's role, state, log end, commit end, lag,\nappend rate and heartbeat, and the master's events. Keys: q quit, up/down select a node,\nenter details, p pause.\n\n${MASTER_FLAG}`,
+    flags: { values: ["master"] },
+    run: runTui,
   },
   cli: {
     summary: "an interactive prompt: append, latest, read, tail, help, quit",

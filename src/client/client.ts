@@ -72,6 +72,8 @@ interface Layout {
 }
 
 const encoder = new TextEncoder();
+/** How often unanswered appends are checked, and a lost head or tail looked for again. */
+const RETRY_INTERVAL_MS = 50;
 
 export function toBytes(p: Uint8Array | string): Uint8Array {
   return typeof p === "string" ? encoder.encode(p) : p;
@@ -110,7 +112,7 @@ export class CatenaClient {
     this.chainId = options.chainId ?? 1;
     this.timeoutMs = options.requestTimeoutMs ?? 30_000;
     this.resendAfterMs = options.resendAfterMs ?? 1000;
-    this.timer = setInterval(() => this.checkAppends(), Math.min(250, this.resendAfterMs));
+    this.timer = setInterval(() => this.checkAppends(), RETRY_INTERVAL_MS);
     this.timer.unref?.();
   }
 
@@ -282,6 +284,11 @@ export class CatenaClient {
   /** Fails appends past their deadline; sends again those unanswered for resendAfterMs. */
   private checkAppends(): void {
     if (this.appends.size === 0) return;
+    if (!this.head?.isOpen || !this.tail?.isOpen) {
+      // A node went away: poll the master until it installs a new layout (refresh sends again).
+      void this.refreshSoon().catch(() => {});
+      return;
+    }
     const now = performance.now();
     const stale: PendingAppend[] = [];
     for (const p of new Set(this.appends.values())) {
@@ -327,7 +334,7 @@ export class CatenaClient {
     if (same && this.head?.isOpen && this.tail?.isOpen) return;
     const headChanged = !this.head?.isOpen || next.headAddr !== this.layout?.headAddr;
     const tailChanged = !this.tail?.isOpen || next.tailAddr !== this.layout?.tailAddr;
-    const timeout = Math.min(this.timeoutMs, 5000);
+    const timeout = Math.min(this.timeoutMs, 2000);
     const open = async (addr: string) => {
       const conn = new NodeConnection(addr, timeout, this.unsolicited, () => this.connectionLost(conn));
       await conn.open();
@@ -349,7 +356,10 @@ export class CatenaClient {
     this.tail = tail;
     this.layout = next;
     for (const c of old) if (c && c !== head && c !== tail) c.close();
-    if (!first && headChanged) for (const p of new Set(this.appends.values())) this.send(p);
+    // A new head has not seen them; a new tail could not tell this client about entries it
+    // committed before the client registered. Either way, send them again: the head writes each
+    // request once and answers a retry with the original offset.
+    if (!first && (headChanged || tailChanged)) for (const p of new Set(this.appends.values())) this.send(p);
   }
 
   private connectionLost(conn: NodeConnection): void {

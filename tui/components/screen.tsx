@@ -28,7 +28,7 @@ export function Screen({ state, columns, rows, retryMs }: ScreenProps) {
   const all = nodeRows(feed, sparkWidth);
   const syncing = all.filter((r) => r.sync !== null);
   const chains = feed.cluster?.chains ?? [];
-  const notice = state.notice && feed.now - state.notice.at <= noticeShownMs ? state.notice : null;
+  const notice = state.notice && state.live.now - state.notice.at <= noticeShownMs ? state.notice : null;
 
   const banner = feed.link.kind === "up" ? 0 : 1;
   const chainLines = Math.max(1, chains.length);
@@ -36,7 +36,7 @@ export function Screen({ state, columns, rows, retryMs }: ScreenProps) {
   const fixed = 1 + banner + chainLines + 1 + 1 + 1 + 2;
   const tableHeight = Math.max(1, Math.min(all.length, height - fixed - syncing.length - 2));
   const syncShown = syncing.slice(0, Math.max(0, height - fixed - tableHeight - 2));
-  const rest = Math.max(0, height - fixed - Math.max(1, Math.min(all.length, tableHeight)) - syncShown.length);
+  const rest = Math.max(0, height - fixed - tableHeight - syncShown.length);
   const selected = all.find((r) => r.node.id === state.selected) ?? null;
 
   return (

@@ -1,0 +1,17 @@
+// `catena tui`: the live terminal view of a running cluster.
+
+import { startTui } from "../../tui/start.tsx";
+import { UsageError, type Parsed } from "./args.ts";
+import { masterUrl, untilSignal } from "./common.ts";
+
+export async function runTui(p: Parsed): Promise<number> {
+  const master = masterUrl(p, "tui");
+  if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
+    throw new UsageError("tui: stdin and stdout must be a terminal; for a one-off view run catena status");
+  }
+  const tui = startTui({ master });
+  await Promise.race([tui.exited, untilSignal()]);
+  tui.close();
+  await tui.exited;
+  return 0;
+}
