@@ -36,8 +36,9 @@ export function startTui(options: TuiOptions): TuiHandle {
     stdin: options.stdin ?? process.stdin,
     exitOnCtrlC: true,
     patchConsole: true,
-    // Only the lines that changed are rewritten: no flicker at 10 updates a second.
-    incrementalRendering: true,
+    // No flicker at 10 updates a second: Ink writes a frame only when its text changed, as one
+    // write wrapped in synchronized-update escapes. (Ink 6.8's incrementalRendering would rewrite
+    // only changed lines, but it places the frame one line low each time and the screen scrolls.)
     maxFps: 20,
   });
   const exited = instance.waitUntilExit().then(

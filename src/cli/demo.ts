@@ -5,7 +5,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { CatenaClient, fetchCluster } from "../client/client.ts";
-import { startTui } from "../../tui/start.tsx";
 import { boolFlag, stringFlag, type Parsed } from "./args.ts";
 import { startLocalCluster, type LocalCluster } from "./cluster-runner.ts";
 import { untilSignal } from "./common.ts";
@@ -32,6 +31,7 @@ async function showTui(cluster: LocalCluster): Promise<string> {
     const proc = cluster.processes.find((x) => x.name === id)?.proc;
     return proc !== undefined && proc.exitCode === null && proc.signalCode === null;
   };
+  const { startTui } = await import("../../tui/start.tsx"); // Ink and React only when shown
   const tui = startTui({
     master: cluster.masterUrl,
     demo: {

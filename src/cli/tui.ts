@@ -1,6 +1,5 @@
 // `catena tui`: the live terminal view of a running cluster.
 
-import { startTui } from "../../tui/start.tsx";
 import { UsageError, type Parsed } from "./args.ts";
 import { masterUrl, untilSignal } from "./common.ts";
 
@@ -9,6 +8,8 @@ export async function runTui(p: Parsed): Promise<number> {
   if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
     throw new UsageError("tui: stdin and stdout must be a terminal; for a one-off view run catena status");
   }
+  // Loaded here, not at the top: every other command (master, node) starts without Ink and React.
+  const { startTui } = await import("../../tui/start.tsx");
   const tui = startTui({ master });
   await Promise.race([tui.exited, untilSignal()]);
   tui.close();

@@ -17,6 +17,7 @@ export interface ClusterDocument {
     lastHeartbeat: string | null;
     [key: string]: unknown;
   }[];
+  events: { time: string; kind: string; message: string; chainId?: number; nodeId?: string; epoch?: number }[];
   [key: string]: unknown;
 }
 

@@ -3,45 +3,9 @@
 // on every surviving node. The killed node is restarted and syncs back in as the tail.
 
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { fetchCluster, type ClusterDocument } from "../../src/client/client.ts";
+import { checkLogs, waitForCluster, type Cluster } from "../helpers/checks.ts";
 import { startTestCluster } from "../helpers/cluster.ts";
-import { startLoad, unavailabilityMs, type AppendRecord } from "../helpers/load.ts";
-import { readNodeLog } from "../helpers/log-files.ts";
-
-type Cluster = Awaited<ReturnType<typeof startTestCluster>>;
-
-export async function waitForCluster(cluster: Cluster, check: (doc: ClusterDocument) => boolean, timeoutMs: number, what: string): Promise<ClusterDocument> {
-  const deadline = Date.now() + timeoutMs;
-  let last: ClusterDocument | null = null;
-  while (Date.now() < deadline) {
-    last = await fetchCluster(cluster.masterUrl).catch(() => null);
-    if (last && check(last)) return last;
-    await Bun.sleep(50);
-  }
-  throw new Error(`${what} within ${timeoutMs} ms; last view: ${JSON.stringify(last?.chains)}`);
-}
-
-/** Every acknowledged append appears exactly once, at its offset, in every given node's log. */
-export async function checkLogs(cluster: Cluster, nodes: string[], records: AppendRecord[]): Promise<void> {
-  const acked = records.filter((r) => r.offset !== null);
-  expect(acked.length).toBeGreaterThan(0);
-  const logs = await Promise.all(nodes.map((n) => readNodeLog(join(cluster.dir, n))));
-  for (const [i, entries] of logs.entries()) {
-    const byValue = new Map<string, number[]>();
-    for (const e of entries) byValue.set(e.payload, [...(byValue.get(e.payload) ?? []), e.offset]);
-    for (const r of acked) {
-      const where = byValue.get(r.value);
-      if (!where || where.length !== 1 || where[0] !== r.offset) {
-        throw new Error(`node ${nodes[i]}: acknowledged ${r.value} at ${r.offset}, log has it at ${JSON.stringify(where ?? [])}`);
-      }
-    }
-    // Nothing is written twice, acknowledged or not.
-    for (const [value, offsets] of byValue) if (offsets.length > 1) throw new Error(`node ${nodes[i]}: ${value} written ${offsets.length} times`);
-  }
-  const [first, ...rest] = logs;
-  for (const other of rest) expect(other.map((e) => e.payload)).toEqual(first.map((e) => e.payload));
-}
+import { startLoad, unavailabilityMs } from "../helpers/load.ts";
 
 async function settle(cluster: Cluster, survivors: string[]): Promise<void> {
   await waitForCluster(cluster, (d) => survivors.every((id) => {
@@ -70,7 +34,7 @@ describe.each(["head", "middle", "tail"] as const)("kill -9 the %s under load", 
 
       cluster.restart(victim);
       const doc = await waitForCluster(cluster, (d) => d.chains[0].members.length === 3 && d.chains[0].members[2] === victim, 20_000, `${victim} did not sync back in as the tail`);
-      expect(doc.events.some((e) => (e as { kind: string }).kind === "caught-up")).toBe(true);
+      expect(doc.events.some((e) => e.kind === "caught-up")).toBe(true);
       await settle(cluster, ["head", "middle", "tail"]);
       for (const n of ["head", "middle", "tail"]) await cluster.signal(n, "SIGTERM");
       await checkLogs(cluster, ["head", "middle", "tail"], load.records);
