@@ -1,6 +1,7 @@
 // What the TUI reads from the master (/v1/cluster, /v1/events) and the nodes (/v1/status), checked
 // on arrival: a document of the wrong shape is an operating error (the banner), never a crash in a
-// component. Fields the master does not send yet (syncTargetEnd, event chainId/nodeId) are optional.
+// component. Fields an older master does not send (syncing, syncTargetEnd, bytes, event nodeId…)
+// are optional.
 
 export interface ChainInfo {
   chainId: number;
@@ -8,6 +9,10 @@ export interface ChainInfo {
   members: string[];
   head: string | null;
   tail: string | null;
+  /** The node copying the log to join at the tail, not yet a member. */
+  syncing: string | null;
+  /** Set while the chain waits for its last serving node to return. */
+  waitingFor: string | null;
 }
 
 export interface NodeInfo {
@@ -22,6 +27,8 @@ export interface NodeInfo {
   logEnd: number | null;
   durableEnd: number | null;
   commitEnd: number | null;
+  /** Bytes in the node's log, as it last reported. */
+  bytes: number | null;
   heartbeatAgeMs: number | null;
   /** While syncing: the log end the node is catching up to. */
   syncTargetEnd: number | null;
@@ -108,7 +115,7 @@ export function parseCluster(v: unknown): ClusterSnapshot {
     const epoch = num(o.epoch);
     if (chainId === null || epoch === null) throw new BadDocument(`chains[${i}] has no chainId or epoch`);
     const members = array(o.members, `chains[${i}].members`).filter((m): m is string => typeof m === "string");
-    return { chainId, epoch, members, head: str(o.head), tail: str(o.tail) };
+    return { chainId, epoch, members, head: str(o.head), tail: str(o.tail), syncing: str(o.syncing), waitingFor: str(o.waitingFor) };
   });
   const nodes = array(doc.nodes, "nodes").map((n, i): NodeInfo => {
     const o = object(n, `nodes[${i}]`);
@@ -124,6 +131,7 @@ export function parseCluster(v: unknown): ClusterSnapshot {
       logEnd: num(o.logEnd),
       durableEnd: num(o.durableEnd),
       commitEnd: num(o.commitEnd),
+      bytes: num(o.bytes),
       heartbeatAgeMs: num(o.heartbeatAgeMs),
       syncTargetEnd: num(o.syncTargetEnd),
     };

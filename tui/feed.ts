@@ -5,7 +5,11 @@ import { parseCluster, parseEvent, parseNodeStatus, type ClusterEvent, type Clus
 
 export const clusterTimeoutMs = 1000;
 export const statusTimeoutMs = 800;
-export const streamConnectTimeoutMs = 2000;
+/**
+ * A master may hold the stream's headers back until its first event, so this is long; a master
+ * that is down fails at once, and one that hangs shows in the /v1/cluster polls anyway.
+ */
+export const streamConnectTimeoutMs = 30_000;
 /** An SSE message longer than this ends the stream (the master's events are a few hundred bytes). */
 export const streamMessageBytesMax = 64 * 1024;
 

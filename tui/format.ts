@@ -29,9 +29,10 @@ export function bytes(n: number | null): string {
   return u === 0 ? `${Math.round(v)}B` : `${v.toFixed(v < 10 ? 1 : 0)}${units[u]}`;
 }
 
-/** A heartbeat age: 0.1s … 9.9s, 42s, 3m, 2h. */
+/** A heartbeat age: 40ms, 1.2s, 42s, 3m, 2h. */
 export function age(ms: number | null): string {
   if (ms === null) return "never";
+  if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
   if (ms < 100_000) return `${Math.round(ms / 1000)}s`;
   if (ms < 6_000_000) return `${Math.round(ms / 60_000)}m`;

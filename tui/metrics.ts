@@ -1,10 +1,32 @@
-// Rates and sparklines from a node's log-end samples (one per poll of /v1/cluster). Pure: the
-// caller passes the time.
+// Rates and sparklines from a node's log ends (one per poll of /v1/cluster). Pure: the caller
+// passes the time.
+//
+// A sample holds a running total of growth seen between two consecutive reports, not the log end
+// itself: a node that was down and comes back with an older or newer log (it recovered, it was
+// truncated) starts counting again from its new log end, instead of drawing the difference as a
+// burst of appends.
 
 export interface Sample {
   /** ms since the epoch, when the master's answer arrived */
   t: number;
-  logEnd: number;
+  /** entries appended up to `t` */
+  total: number;
+}
+
+export interface Track {
+  samples: Sample[];
+  /** the log end last reported, null while the node reports none */
+  logEnd: number | null;
+  total: number;
+}
+
+export const emptyTrack: Track = { samples: [], logEnd: null, total: 0 };
+
+/** The track after one more report; a node without a log end adds a flat sample. */
+export function advance(track: Track, t: number, logEnd: number | null): Track {
+  const grown = logEnd !== null && track.logEnd !== null ? Math.max(0, logEnd - track.logEnd) : 0;
+  const total = track.total + grown;
+  return { samples: addSample(track.samples, { t, total }), logEnd, total };
 }
 
 /** The sparkline spans this much history. */
@@ -27,8 +49,8 @@ export function addSample(samples: readonly Sample[], next: Sample): Sample[] {
   return kept;
 }
 
-/** The log end at time `t`: the last sample taken at or before it. */
-function logEndAt(samples: readonly Sample[], t: number): Sample | null {
+/** The last sample taken at or before `t`. */
+function sampleAt(samples: readonly Sample[], t: number): Sample | null {
   let found: Sample | null = null;
   for (const s of samples) {
     if (s.t > t) break;
@@ -39,15 +61,14 @@ function logEndAt(samples: readonly Sample[], t: number): Sample | null {
 
 function rateBetween(from: Sample, to: Sample): number | null {
   if (to.t <= from.t) return null;
-  // A log end that moved back (a node that truncated and is catching up again) counts as zero.
-  return Math.max(0, to.logEnd - from.logEnd) / ((to.t - from.t) / 1000);
+  return (to.total - from.total) / ((to.t - from.t) / 1000);
 }
 
 /** Entries per second over the last `windowMs` before `now`, or null without two samples. */
 export function rateAt(samples: readonly Sample[], now: number, windowMs = rateWindowMs): number | null {
-  const last = logEndAt(samples, now);
+  const last = sampleAt(samples, now);
   if (!last) return null;
-  const first = logEndAt(samples, now - windowMs) ?? samples[0];
+  const first = sampleAt(samples, now - windowMs) ?? samples[0];
   return rateBetween(first, last);
 }
 
@@ -62,8 +83,8 @@ export function sparkline(samples: readonly Sample[], now: number, width: number
   for (let i = 0; i < width; i++) {
     const start = now - windowMs + i * slice;
     const end = start + slice;
-    const from = logEndAt(samples, start) ?? (samples[0] && samples[0].t < end ? samples[0] : null);
-    const to = logEndAt(samples, end);
+    const from = sampleAt(samples, start) ?? (samples[0] && samples[0].t < end ? samples[0] : null);
+    const to = sampleAt(samples, end);
     rates.push(from && to ? (rateBetween(from, to) ?? 0) : null);
   }
   const max = Math.max(0, ...rates.map((r) => r ?? 0));

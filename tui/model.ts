@@ -35,14 +35,14 @@ export function toneOf(state: string): Tone {
   return "bad"; // failed, silent, unknown, and anything this TUI does not know yet
 }
 
-/** Every chain's members head → tail, chain by chain, then the nodes in no chain. */
+/** Every chain's members head → tail and its syncing node, chain by chain, then the others. */
 export function orderNodes(snapshot: ClusterSnapshot | null): NodeInfo[] {
   if (!snapshot) return [];
   const byId = new Map(snapshot.nodes.map((n) => [n.id, n]));
   const out: NodeInfo[] = [];
   const placed = new Set<string>();
   for (const chain of snapshot.chains) {
-    for (const id of chain.members) {
+    for (const id of chain.syncing ? [...chain.members, chain.syncing] : chain.members) {
       const node = byId.get(id);
       if (node && !placed.has(id)) {
         out.push(node);
@@ -67,12 +67,14 @@ function chainStatus(status: NodeStatus | null, chainId: number) {
   return status?.chains.find((c) => c.chainId === chainId) ?? (status?.chains.length === 1 ? status.chains[0] : null);
 }
 
-/** Average bytes per entry in a node's log, from its /v1/status. */
-function entryBytes(status: NodeStatus | null, chainId: number): number | null {
+/** Average bytes per entry in a node's log: from the master's document, else the node's /v1/status. */
+function entryBytes(node: NodeInfo | undefined, status: NodeStatus | null, chainId: number): number | null {
   const c = chainStatus(status, chainId);
-  if (!c || c.bytes === null || c.logEnd === null) return null;
-  const entries = c.logEnd - (c.startOffset ?? 0);
-  return entries > 0 ? c.bytes / entries : null;
+  const bytes = node?.bytes ?? c?.bytes ?? null;
+  const logEnd = node?.logEnd ?? c?.logEnd ?? null;
+  if (bytes === null || logEnd === null) return null;
+  const entries = logEnd - (c?.startOffset ?? 0);
+  return entries > 0 ? bytes / entries : null;
 }
 
 export function nodeRows(feed: Feed, sparkWidth: number): NodeRow[] {
@@ -86,15 +88,15 @@ export function nodeRows(feed: Feed, sparkWidth: number): NodeRow[] {
     const head = headId === null ? undefined : snapshot.nodes.find((n) => n.id === headId);
     const headStatus = headId === null ? null : freshStatus(feed.statuses[headId], now);
     const ownStatus = freshStatus(feed.statuses[node.id], now);
-    const perEntry = entryBytes(headStatus, chainId) ?? entryBytes(ownStatus, chainId);
+    const perEntry = entryBytes(head, headStatus, chainId) ?? entryBytes(node, ownStatus, chainId);
     const lagEntries = head?.logEnd != null && node.logEnd !== null ? Math.max(0, head.logEnd - node.logEnd) : null;
-    const samples = feed.samples[node.id] ?? [];
+    const samples = feed.tracks[node.id]?.samples ?? [];
     const rate = node.logEnd === null ? null : rateAt(samples, now);
     return {
       node,
       tone: toneOf(node.state),
       lagEntries,
-      lagBytes: lagBytesOf(lagEntries, chainStatus(headStatus, chainId)?.bytes ?? null, chainStatus(ownStatus, chainId)?.bytes ?? null, perEntry),
+      lagBytes: lagBytesOf(lagEntries, head, node, chainStatus(headStatus, chainId)?.bytes ?? null, chainStatus(ownStatus, chainId)?.bytes ?? null, perEntry),
       rate,
       spark: sparkline(samples, now, sparkWidth),
       sync: node.state === "syncing" ? syncProgress(node, head?.logEnd ?? null, rate, perEntry) : null,
@@ -102,10 +104,16 @@ export function nodeRows(feed: Feed, sparkWidth: number): NodeRow[] {
   });
 }
 
-/** The head's bytes minus the node's, from their /v1/status; else estimated from the entry size. */
-function lagBytesOf(lagEntries: number | null, headBytes: number | null, ownBytes: number | null, perEntry: number | null): number | null {
+/**
+ * The head's log bytes minus the node's: from the master's document (both reported by heartbeat),
+ * else from their /v1/status, else estimated from the average entry size.
+ */
+function lagBytesOf(
+  lagEntries: number | null, head: NodeInfo | undefined, node: NodeInfo, headStatusBytes: number | null, ownStatusBytes: number | null, perEntry: number | null,
+): number | null {
   if (lagEntries === 0) return 0;
-  if (headBytes !== null && ownBytes !== null) return Math.max(0, headBytes - ownBytes);
+  if (head?.bytes != null && node.bytes !== null) return Math.max(0, head.bytes - node.bytes);
+  if (headStatusBytes !== null && ownStatusBytes !== null) return Math.max(0, headStatusBytes - ownStatusBytes);
   if (lagEntries !== null && perEntry !== null) return Math.round(lagEntries * perEntry);
   return null;
 }

@@ -5,7 +5,7 @@
 // feed running underneath, so resuming shows the present, with an unbroken sparkline.
 
 import type { ClusterEvent, ClusterSnapshot, NodeStatus } from "./cluster.ts";
-import { addSample, type Sample } from "./metrics.ts";
+import { advance, emptyTrack, type Track } from "./metrics.ts";
 import { orderNodes } from "./model.ts";
 
 export type Link =
@@ -30,7 +30,8 @@ export interface Feed {
   /** Time of the latest feed action (poll answered or failed). */
   now: number;
   lastContact: number | null;
-  samples: Record<string, Sample[]>;
+  /** Per node: its log-end history for rates and sparklines. */
+  tracks: Record<string, Track>;
   statuses: Record<string, StatusEntry>;
   events: ClusterEvent[];
   stream: StreamState;
@@ -74,7 +75,7 @@ export function initialState(master: string, demo: boolean, now: number): TuiSta
   return {
     master,
     demo,
-    live: { link: { kind: "connecting", since: now }, cluster: null, polledAt: now, now, lastContact: null, samples: {}, statuses: {}, events: [], stream: "connecting" },
+    live: { link: { kind: "connecting", since: now }, cluster: null, polledAt: now, now, lastContact: null, tracks: {}, statuses: {}, events: [], stream: "connecting" },
     frozen: null,
     selected: null,
     details: false,
@@ -123,11 +124,8 @@ type FeedAction = Extract<Action, { type: "cluster" | "unreachable" | "status" |
 function reduceFeed(feed: Feed, action: FeedAction): Feed {
   switch (action.type) {
     case "cluster": {
-      const samples: Record<string, Sample[]> = {};
-      for (const n of action.snapshot.nodes) {
-        const before = feed.samples[n.id] ?? [];
-        samples[n.id] = n.logEnd === null ? before : addSample(before, { t: action.at, logEnd: n.logEnd });
-      }
+      const tracks: Record<string, Track> = {};
+      for (const n of action.snapshot.nodes) tracks[n.id] = advance(feed.tracks[n.id] ?? emptyTrack, action.at, n.logEnd);
       return {
         ...feed,
         link: { kind: "up" },
@@ -135,7 +133,7 @@ function reduceFeed(feed: Feed, action: FeedAction): Feed {
         polledAt: action.at,
         now: action.at,
         lastContact: action.at,
-        samples,
+        tracks,
         events: mergeEvents(feed.events, action.snapshot.events),
       };
     }

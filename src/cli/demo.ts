@@ -44,7 +44,9 @@ async function showTui(cluster: LocalCluster): Promise<string> {
       stopLoad: () => void load.stop(),
     },
   });
-  const reason = await Promise.race([tui.exited.then(() => "quit"), untilSignal()]);
+  // SIGHUP too: a closed terminal window should still stop the cluster and remove its directory.
+  const hangup = new Promise<string>((resolve) => process.once("SIGHUP", () => resolve("SIGHUP")));
+  const reason = await Promise.race([tui.exited.then(() => "quit"), untilSignal(), hangup]);
   tui.close();
   await tui.exited;
   await load.stop();
@@ -84,11 +86,12 @@ Ctrl-C stops the cluster.${wantedTui ? "\n(Not a terminal: printing status lines
   return signal;
 }
 
-/** The demo's append load: a few small batches in flight; reconnects when the chain changes. */
+/** The demo's append load: a few small batches in flight, paced; reconnects when the chain changes. */
 class DemoLoad {
   static readonly inflightCountMax = 4;
   static readonly batchEntries = 4;
   static readonly payloadBytes = 64;
+  static readonly entriesPerSecondMax = 5000;
   private running = false;
   private client: CatenaClient | null = null;
   private loop: Promise<void> = Promise.resolve();
@@ -118,8 +121,14 @@ class DemoLoad {
         continue;
       }
       const client = this.client;
+      const batchIntervalMs = (1000 * DemoLoad.inflightCountMax * DemoLoad.batchEntries) / DemoLoad.entriesPerSecondMax;
       const worker = async () => {
-        while (this.running) await client.appendMany(batch);
+        while (this.running) {
+          const started = performance.now();
+          await client.appendMany(batch);
+          const idle = batchIntervalMs - (performance.now() - started);
+          if (idle > 0) await Bun.sleep(idle);
+        }
       };
       // The first failure (a node gone, a timeout) closes the client, which fails the others at once.
       await Promise.all(Array.from({ length: DemoLoad.inflightCountMax }, worker)).catch(() => client.close());

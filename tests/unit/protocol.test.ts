@@ -8,10 +8,11 @@ import { CatenaError, ErrorCode } from "../../src/protocol/errors.ts";
 import { FRAME_HEADER_BYTES, FrameParser } from "../../src/protocol/frame.ts";
 import {
   FrameType, PeerKind, REPLICATE_HEADER_BYTES,
+  APPEND_OK_RUN_BYTES,
   decodeAppend, decodeAppendOk, decodeChainOnly, decodeEntries, decodeError, decodeHello, decodeHelloOk, decodeLatestOk, decodeRead,
-  decodeReplicate, decodeSubscribe, decodeWatermark,
-  encodeAppend, encodeAppendOk, encodeEntries, encodeError, encodeHello, encodeHelloOk, encodeLatest, encodeLatestOk, encodeRead,
-  encodeSubscribe, encodeUnsubscribe, encodeWatermark, writeReplicateHeader,
+  decodeReplicate, decodeSubscribe, decodeWatchAcks, decodeWatermark,
+  encodeAppend, encodeAppendOk, encodeEntries, encodeError, encodeHello, encodeHelloOk, encodeLatest, encodeLatestOk, encodeOk, encodeRead,
+  encodeSubscribe, encodeUnsubscribe, encodeWatchAcks, encodeWatermark, writeReplicateHeader,
 } from "../../src/protocol/messages.ts";
 import { RECORD_HEADER_BYTES, dataView, encodeRecordInto, iterateRecords, scanRecords } from "../../src/protocol/record.ts";
 
@@ -98,21 +99,21 @@ describe("crc32c", () => {
 describe("frame bodies round-trip", () => {
   test("hello", () => {
     fc.assert(
-      fc.property(u32, u16, u8, u32, u32, text, (id, version, kind, chainId, epoch, nodeId) => {
-        const frame = encodeHello(id, { version, kind, chainId, epoch, nodeId });
+      fc.property(u32, u16, u8, u32, u32, u64, text, (id, version, kind, chainId, epoch, commitEnd, nodeId) => {
+        const frame = encodeHello(id, { version, kind, chainId, epoch, commitEnd, nodeId });
         expectHeader(frame, FrameType.hello, id);
-        expect(decodeHello(frame)).toEqual({ version, kind, chainId, epoch, nodeId });
+        expect(decodeHello(frame)).toEqual({ version, kind, chainId, epoch, commitEnd, nodeId });
       }),
     );
   });
 
   test("hello_ok", () => {
     fc.assert(
-      fc.property(u32, u16, u64, u64, (id, version, logEnd, commitEnd) => {
-        const frame = encodeHelloOk(id, { version, logEnd, commitEnd });
+      fc.property(u32, u16, u64, u32, u64, u32, (id, version, logEnd, lastCrc, commitEnd, commitCrc) => {
+        const frame = encodeHelloOk(id, { version, logEnd, lastCrc, commitEnd, commitCrc });
         expectHeader(frame, FrameType.helloOk, id);
-        expect(frame.length).toBe(FRAME_HEADER_BYTES + 20);
-        expect(decodeHelloOk(frame)).toEqual({ version, logEnd, commitEnd });
+        expect(frame.length).toBe(FRAME_HEADER_BYTES + 36);
+        expect(decodeHelloOk(frame)).toEqual({ version, logEnd, lastCrc, commitEnd, commitCrc });
       }),
     );
   });
@@ -149,12 +150,27 @@ describe("frame bodies round-trip", () => {
     );
   });
 
-  test("append_ok", () => {
+  test("append_ok with 0..20 runs", () => {
+    const run = fc.record({ firstRequestId: u64, firstOffset: u64, count: u32 });
     fc.assert(
-      fc.property(u32, u64, u32, (id, firstOffset, count) => {
-        const frame = encodeAppendOk(id, firstOffset, count);
+      fc.property(u32, fc.array(run, { maxLength: 20 }), (id, runs) => {
+        const frame = encodeAppendOk(id, runs);
         expectHeader(frame, FrameType.appendOk, id);
-        expect(decodeAppendOk(frame)).toEqual({ firstOffset, count });
+        expect(frame.length).toBe(FRAME_HEADER_BYTES + 8 + runs.length * APPEND_OK_RUN_BYTES);
+        expect(decodeAppendOk(frame)).toEqual(runs);
+      }),
+    );
+  });
+
+  test("watch_acks and ok", () => {
+    fc.assert(
+      fc.property(u32, u32, u64, (id, chainId, clientId) => {
+        const frame = encodeWatchAcks(id, { chainId, clientId });
+        expectHeader(frame, FrameType.watchAcks, id);
+        expect(decodeWatchAcks(frame)).toEqual({ chainId, clientId });
+        const ok = encodeOk(id);
+        expect(ok.length).toBe(FRAME_HEADER_BYTES);
+        expectHeader(ok, FrameType.ok, id);
       }),
     );
   });
@@ -206,9 +222,9 @@ describe("frame bodies round-trip", () => {
     );
   });
 
-  test("ack and commit watermarks", () => {
+  test("commit, durable and truncate watermarks", () => {
     fc.assert(
-      fc.property(fc.constantFrom(FrameType.ack, FrameType.commit), u32, u32, u64, (type, chainId, epoch, offset) => {
+      fc.property(fc.constantFrom(FrameType.commit, FrameType.durable, FrameType.truncate), u32, u32, u64, (type, chainId, epoch, offset) => {
         const frame = encodeWatermark(type, { chainId, epoch, offset });
         expectHeader(frame, type, 0);
         expect(decodeWatermark(frame)).toEqual({ chainId, epoch, offset });
@@ -517,17 +533,19 @@ describe("FrameParser", () => {
 
 /** One valid frame of each type, with the decoder for it and whether it checks for trailing bytes. */
 const samples: { name: string; frame: Uint8Array; decode: (f: Uint8Array) => unknown; fixedBytes: number; exact: boolean }[] = [
-  { name: "hello", frame: encodeHello(1, { version: 1, kind: PeerKind.client, chainId: 2, epoch: 3, nodeId: "node-a" }), decode: decodeHello, fixedBytes: 0, exact: true },
-  { name: "hello_ok", frame: encodeHelloOk(1, { version: 1, logEnd: 10, commitEnd: 9 }), decode: decodeHelloOk, fixedBytes: 0, exact: true },
+  { name: "hello", frame: encodeHello(1, { version: 1, kind: PeerKind.replication, chainId: 2, epoch: 3, commitEnd: 4, nodeId: "node-a" }), decode: decodeHello, fixedBytes: 0, exact: true },
+  { name: "hello_ok", frame: encodeHelloOk(1, { version: 1, logEnd: 10, lastCrc: 0xdeadbeef, commitEnd: 9, commitCrc: 7 }), decode: decodeHelloOk, fixedBytes: 0, exact: true },
   { name: "error", frame: encodeError(1, new CatenaError(ErrorCode.offsetOutOfRange, "out", 1, 2)), decode: decodeError, fixedBytes: 0, exact: true },
   { name: "append", frame: encodeAppend(1, { chainId: 1, clientId: 5, firstRequestId: 6, payloads: [ascii("ab"), ascii(""), ascii("cde")] }), decode: decodeAppend, fixedBytes: 0, exact: true },
-  { name: "append_ok", frame: encodeAppendOk(1, 100, 3), decode: decodeAppendOk, fixedBytes: 0, exact: true },
+  { name: "append_ok", frame: encodeAppendOk(0, [{ firstRequestId: 5, firstOffset: 100, count: 3 }, { firstRequestId: 9, firstOffset: 200, count: 1 }]), decode: decodeAppendOk, fixedBytes: 0, exact: true },
+  { name: "watch_acks", frame: encodeWatchAcks(1, { chainId: 1, clientId: 77 }), decode: decodeWatchAcks, fixedBytes: 0, exact: true },
   { name: "read", frame: encodeRead(1, { chainId: 1, from: 4, maxEntries: 10, maxBytes: 1000 }), decode: decodeRead, fixedBytes: 0, exact: true },
   { name: "read_ok", frame: encodeEntries(FrameType.readOk, 1, 0, 5, 1, ascii("records")), decode: decodeEntries, fixedBytes: FRAME_HEADER_BYTES + 24, exact: false },
   { name: "latest", frame: encodeLatest(1, 1), decode: decodeChainOnly, fixedBytes: 0, exact: true },
   { name: "latest_ok", frame: encodeLatestOk(1, { startOffset: 0, commitEnd: 5, logEnd: 6 }), decode: decodeLatestOk, fixedBytes: 0, exact: true },
   { name: "subscribe", frame: encodeSubscribe(1, { chainId: 1, from: 3 }), decode: decodeSubscribe, fixedBytes: 0, exact: true },
   { name: "commit", frame: encodeWatermark(FrameType.commit, { chainId: 1, epoch: 2, offset: 3 }), decode: decodeWatermark, fixedBytes: 0, exact: true },
+  { name: "durable", frame: encodeWatermark(FrameType.durable, { chainId: 1, epoch: 2, offset: 3 }), decode: decodeWatermark, fixedBytes: 0, exact: true },
   { name: "replicate", frame: replicateSample(), decode: decodeReplicate, fixedBytes: REPLICATE_HEADER_BYTES, exact: false },
 ];
 
@@ -572,6 +590,26 @@ describe("decoders refuse malformed bodies", () => {
     expectBadFrame(() => decodeAppend(f));
   });
 
+  test("an append_ok whose run count claims more runs than fit is badFrame", () => {
+    const frame = encodeAppendOk(0, [{ firstRequestId: 1, firstOffset: 1, count: 1 }]);
+    for (const runs of [2, 1000, 0xffff_ffff]) {
+      const f = frame.slice();
+      dataView(f).setUint32(FRAME_HEADER_BYTES, runs, true);
+      expectBadFrame(() => decodeAppendOk(f));
+    }
+    expect(decodeAppendOk(encodeAppendOk(0, []))).toEqual([]);
+  });
+
+  test("frame type numbers are the documented ones", () => {
+    expect(FrameType).toEqual({
+      hello: 0x01, helloOk: 0x02, error: 0x03, ok: 0x04,
+      append: 0x10, appendOk: 0x11, read: 0x12, readOk: 0x13, latest: 0x14, latestOk: 0x15,
+      subscribe: 0x16, entries: 0x17, unsubscribe: 0x18, watchAcks: 0x19,
+      replicate: 0x20, commit: 0x21, durable: 0x22, truncate: 0x23,
+    });
+    expect(PeerKind).toEqual({ client: 1, replication: 2 });
+  });
+
   test("an append with zero payloads is badFrame", () => {
     const f = encodeAppend(1, { chainId: 1, clientId: 1, firstRequestId: 1, payloads: [ascii("x")] });
     const empty = resized(f, FRAME_HEADER_BYTES + 24);
@@ -591,15 +629,15 @@ describe("decoders refuse malformed bodies", () => {
   });
 
   test("a string length past the frame is badFrame", () => {
-    const f = encodeHello(1, { version: 1, kind: 1, chainId: 0, epoch: 0, nodeId: "abc" });
-    dataView(f).setUint16(24, 4, true);
+    const f = encodeHello(1, { version: 1, kind: 1, chainId: 0, epoch: 0, commitEnd: 0, nodeId: "abc" });
+    dataView(f).setUint16(32, 4, true);
     expectBadFrame(() => decodeHello(f));
   });
 
   test("u64 fields accept 2^53-1 and refuse 2^53 and above", () => {
-    const at = FRAME_HEADER_BYTES; // append_ok: u64 firstOffset first
-    const max = encodeAppendOk(1, U53_MAX, 1);
-    expect(decodeAppendOk(max).firstOffset).toBe(U53_MAX);
+    const at = FRAME_HEADER_BYTES + 16; // append_ok: the first run's u64 firstOffset
+    const max = encodeAppendOk(1, [{ firstRequestId: U53_MAX, firstOffset: U53_MAX, count: 1 }]);
+    expect(decodeAppendOk(max)[0]).toEqual({ firstRequestId: U53_MAX, firstOffset: U53_MAX, count: 1 });
     for (const high of [0x20_0000, 0x20_0001, 0xffff_ffff]) {
       const f = max.slice();
       dataView(f).setUint32(at, 0, true);
@@ -611,8 +649,12 @@ describe("decoders refuse malformed bodies", () => {
       [encodeAppend(1, { chainId: 1, clientId: 1, firstRequestId: 1, payloads: [ascii("x")] }), 20, decodeAppend],
       [encodeAppend(1, { chainId: 1, clientId: 1, firstRequestId: 1, payloads: [ascii("x")] }), 28, decodeAppend],
       [encodeRead(1, { chainId: 1, from: 1, maxEntries: 1, maxBytes: 1 }), 20, decodeRead],
-      [encodeWatermark(FrameType.ack, { chainId: 1, epoch: 1, offset: 1 }), 20, decodeWatermark],
-      [encodeHelloOk(1, { version: 1, logEnd: 1, commitEnd: 1 }), 24, decodeHelloOk],
+      [encodeWatermark(FrameType.durable, { chainId: 1, epoch: 1, offset: 1 }), 20, decodeWatermark],
+      [encodeHello(1, { version: 1, kind: 2, chainId: 1, epoch: 1, commitEnd: 1, nodeId: "n" }), 24, decodeHello],
+      [encodeHelloOk(1, { version: 1, logEnd: 1, lastCrc: 1, commitEnd: 1, commitCrc: 1 }), 16, decodeHelloOk],
+      [encodeHelloOk(1, { version: 1, logEnd: 1, lastCrc: 1, commitEnd: 1, commitCrc: 1 }), 32, decodeHelloOk],
+      [encodeAppendOk(1, [{ firstRequestId: 1, firstOffset: 1, count: 1 }]), 20, decodeAppendOk],
+      [encodeWatchAcks(1, { chainId: 1, clientId: 1 }), 20, decodeWatchAcks],
       [encodeLatestOk(1, { startOffset: 1, commitEnd: 1, logEnd: 1 }), 28, decodeLatestOk],
       [encodeSubscribe(1, { chainId: 1, from: 1 }), 20, decodeSubscribe],
       [encodeEntries(FrameType.entries, 1, 1, 1, 0, new Uint8Array(0)), 20, decodeEntries],
@@ -631,7 +673,8 @@ describe("decoders refuse malformed bodies", () => {
       [FrameType.hello, decodeHello], [FrameType.helloOk, decodeHelloOk], [FrameType.error, decodeError], [FrameType.append, decodeAppend],
       [FrameType.appendOk, decodeAppendOk], [FrameType.read, decodeRead], [FrameType.readOk, decodeEntries], [FrameType.entries, decodeEntries],
       [FrameType.latest, decodeChainOnly], [FrameType.latestOk, decodeLatestOk], [FrameType.subscribe, decodeSubscribe],
-      [FrameType.replicate, decodeReplicate], [FrameType.ack, decodeWatermark], [FrameType.commit, decodeWatermark],
+      [FrameType.replicate, decodeReplicate], [FrameType.commit, decodeWatermark], [FrameType.durable, decodeWatermark],
+      [FrameType.truncate, decodeWatermark], [FrameType.watchAcks, decodeWatchAcks],
     ];
     // Bodies near the real sizes of each type, so that some of them decode.
     const body = fc.oneof(fc.uint8Array({ maxLength: 48 }), fc.integer({ min: 0, max: 40 }).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })));

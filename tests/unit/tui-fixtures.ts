@@ -10,14 +10,14 @@ export function node(id: string, role: string, logEnd: number | null, over: Part
   const port = 7200 + id.length;
   return {
     id, clientAddr: `127.0.0.1:${port}`, replicationAddr: `127.0.0.1:${port + 1}`, adminAddr: `127.0.0.1:${port + 2}`,
-    chainId: 1, role, state: "serving", logEnd, durableEnd: logEnd, commitEnd: logEnd, heartbeatAgeMs: 40, syncTargetEnd: null, ...over,
+    chainId: 1, role, state: "serving", logEnd, durableEnd: logEnd, commitEnd: logEnd, bytes: null, heartbeatAgeMs: 40, syncTargetEnd: null, ...over,
   };
 }
 
 /** head → middle → tail, all serving, at log end `end`. */
 export function healthy(end: number, epoch = 3): ClusterSnapshot {
   return {
-    chains: [{ chainId: 1, epoch, members: ["head", "middle", "tail"], head: "head", tail: "tail" }],
+    chains: [{ chainId: 1, epoch, members: ["head", "middle", "tail"], head: "head", tail: "tail", syncing: null, waitingFor: null }],
     nodes: [node("tail", "tail", end - 2), node("head", "head", end), node("middle", "middle", end - 1)],
     events: [
       { time: new Date(T0 - 60_000).toISOString(), kind: "joined", message: "node head joined chain 1 at position 1 (epoch 1)" },

@@ -1,4 +1,5 @@
-// A chain drawn head → … → tail, each node coloured by its state, with the chain's epoch.
+// A chain drawn head → … → tail (then the node syncing to join it), each node coloured by its
+// state, with the chain's epoch.
 
 import { Text } from "ink";
 import { Fragment } from "react";
@@ -26,7 +27,14 @@ export function ChainLine({ chain, nodes }: ChainLineProps) {
           <Text color={toneColor[toneOf(stateOf(id))]}>{id}</Text>
         </Fragment>
       ))}
-      {chain.members.length > 1 ? <Text dimColor>{"   (head → tail)"}</Text> : null}
+      {chain.syncing ? (
+        <>
+          <Text dimColor> ┄▶ </Text>
+          <Text color="yellow">{chain.syncing}</Text>
+          <Text dimColor> (syncing)</Text>
+        </>
+      ) : null}
+      {chain.waitingFor ? <Text color="red"> · unavailable: waiting for {chain.waitingFor} to return</Text> : null}
     </Text>
   );
 }

@@ -37,7 +37,7 @@ export function NodeTable({ rows, selected, sparkWidth, stale, height }: NodeTab
       <Text dimColor wrap="truncate-end">
         {" ".repeat(W.mark) + fit("NODE", W.node) + fit("ROLE", W.role) + fit("STATE", W.state) + fit("LOG END", W.logEnd, "right") +
           fit("COMMIT", W.commit, "right") + fit("LAG", W.lag, "right") + fit("BYTES", W.lagBytes, "right") + fit("RATE/s", W.rate, "right") +
-          " ".repeat(W.gap) + fit("LAST MINUTE", sparkWidth) + fit("HB", W.heartbeat, "right")}
+          " ".repeat(W.gap) + fit(sparkWidth >= 12 ? "LAST MINUTE" : "LAST MIN", sparkWidth) + fit("HB", W.heartbeat, "right")}
       </Text>
       {visible.map((row) => (
         <NodeLine key={row.node.id} row={row} selected={row.node.id === selected} sparkWidth={sparkWidth} stale={stale} />

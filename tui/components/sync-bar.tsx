@@ -13,7 +13,7 @@ export interface SyncBarProps {
 export function SyncBar({ nodeId, sync, columns }: SyncBarProps) {
   const speed = sync.bytesPerSec !== null ? `${bytes(sync.bytesPerSec)}/s` : `${perSecond(sync.entriesPerSec)} e/s`;
   const percent = `${Math.floor(sync.fraction * 100)}%`.padStart(4);
-  const tail = ` ${percent} ${speed.padStart(8)} ${fit(`${duration(sync.secondsLeft)} left`, 9, "right")}  ${count(sync.done)}/${count(sync.target)}`;
+  const tail = ` ${percent} ${speed.padStart(8)} ${fit(`${duration(sync.secondsLeft)} left`, 10, "right")}  ${count(sync.done)}/${count(sync.target)}`;
   const head = `  ${fit(nodeId, 7)} syncing `;
   const barWidth = Math.max(5, columns - head.length - tail.length - 3);
   const filled = Math.round(sync.fraction * barWidth);

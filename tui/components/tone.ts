@@ -5,7 +5,7 @@ import type { Tone } from "../model.ts";
 export const toneColor: Record<Tone, string> = { ok: "green", warn: "yellow", bad: "red", idle: "gray" };
 
 export function eventColor(kind: string): string | undefined {
-  if (/fail|lost|silent|error/.test(kind)) return "red";
+  if (/fail|lost|silent|error|refused|waiting/.test(kind)) return "red";
   if (/reconfig|epoch|promot/.test(kind)) return "cyan";
   if (/join|caught|recover|restart/.test(kind)) return "green";
   if (/sync/.test(kind)) return "yellow";
