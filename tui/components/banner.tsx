@@ -15,10 +15,10 @@ export function Banner({ master, link, retryMs }: BannerProps) {
   if (link.kind === "connecting") {
     return <Text color="yellow" wrap="truncate-end">connecting to the master at {master}…</Text>;
   }
-  const last = link.lastContact === null ? "never reached" : `last contact ${clock(link.lastContact)}`;
+  const last = link.lastContact === null ? "never reached" : `last seen ${clock(link.lastContact)}`;
   return (
     <Text color="white" backgroundColor="red" wrap="truncate-end">
-      {` master unreachable: ${link.reason} · retrying every ${retryMs / 1000} s (attempt ${link.attempts}) · ${last} `}
+      {` master unreachable: ${link.reason} · retry ${link.attempts} every ${retryMs / 1000}s · ${last}`}
     </Text>
   );
 }

@@ -25,7 +25,9 @@ export function Details({ row, status, height }: DetailsProps) {
   const s = status?.status ?? null;
   const c = s ? (s.chains.find((x) => x.chainId === n.chainId) ?? s.chains[0] ?? null) : null;
   const lines: [string, string][] = [
-    ["addresses", `client ${n.clientAddr || "-"} · replication ${n.replicationAddr || "-"} · admin ${n.adminAddr || "-"}`],
+    ["client", n.clientAddr || "-"],
+    ["replicate", n.replicationAddr || "-"],
+    ["admin", n.adminAddr || "-"],
     ["data dir", s?.dataDir ?? "-"],
     ["sync", s?.sync ?? "-"],
     ["log", c ? `start ${count(c.startOffset)} · end ${count(c.logEnd)} · durable ${count(c.durableEnd)} · commit ${count(c.commitEnd)}` : "-"],
