@@ -20,7 +20,7 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), "catena-node-bench-"));
 const log = await Log.open({ dir: root, segmentBytes: 256 << 20, indexIntervalBytes: 4096, recordBytesMax: 1 << 20, sync: "none", syncIntervalMs: 10 });
 
 const sink = { write: (b: Uint8Array) => b.length, end() {}, terminate() {} } as unknown as Socket<unknown>;
-const forward = new Connection(sink, { frameBytesMax: 4 << 20, queueBytesMax: 64 << 20 }, { frame() {}, malformed() {}, closed() {} });
+const forward = new Connection(sink, { frameBytesMax: 4 << 20, queueBytesMax: 64 << 20 }, { frame() {}, failed() {}, closed() {} });
 
 const batch = replicationBatch(50, 100);
 const dv = dataView(batch);

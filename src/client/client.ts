@@ -193,7 +193,13 @@ export class CatenaClient {
           const entries = toEntries(decodeEntries(frame).records);
           if (entries.length === 0) return;
           next = entries[entries.length - 1].offset + 1;
-          onEntries(entries);
+          try {
+            onEntries(entries);
+          } catch (e) {
+            // The caller's error ends this subscription only, not the connection it shares.
+            finish(new CatenaError(ErrorCode.internal, `the subscriber's callback threw: ${(e as Error).message}`));
+            tail.endStream(id, encodeUnsubscribe(id));
+          }
         },
         error: (err) => {
           current = null;

@@ -46,7 +46,7 @@ export class NodeConnection {
     try {
       this.conn = await connect(addr, { frameBytesMax: CLIENT_FRAME_BYTES_MAX, queueBytesMax: 256 << 20 }, {
         frame: (_c, type, id, frame) => this.frame(type, id, frame),
-        malformed: (_c, problem) => this.fail(new CatenaError(ErrorCode.badFrame, `node ${this.address} sent a malformed stream: ${problem}`)),
+        failed: (_c, problem) => this.fail(new CatenaError(ErrorCode.badFrame, `connection to node ${this.address} failed: ${problem}`)),
         closed: () => this.fail(new CatenaError(ErrorCode.unavailable, `connection to ${this.address} closed`)),
       });
     } catch (e) {

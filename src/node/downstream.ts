@@ -148,7 +148,7 @@ export class Downstream {
     const limits = { frameBytesMax: this.host.limits.frameBytesMax, queueBytesMax: this.host.limits.connectionQueueBytesMax };
     connect(this.addr, limits, {
       frame: (conn, type, _id, frame) => this.frame(conn, type, frame),
-      malformed: (_conn, problem) => this.host.log.warn("successor sent a malformed frame", { successor: this.successorId, problem }),
+      failed: (_conn, problem) => this.host.log.warn("replication link to the successor failed", { successor: this.successorId, problem }),
       closed: (conn) => {
         if (conn === this.conn) this.reset();
       },

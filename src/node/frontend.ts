@@ -98,9 +98,9 @@ export function clientHandler(nodes: ReplicaLookup, log: Logger): ConnectionHand
         refuse(conn, id, e, log, "client");
       }
     },
-    malformed(conn, problem) {
-      log.warn("closing client connection: malformed stream", { problem });
-      conn.send(encodeError(0, new CatenaError(ErrorCode.badFrame, problem)));
+    failed(conn, problem, code) {
+      log.warn("closing a client connection", { problem });
+      if (code !== undefined) conn.send(encodeError(0, new CatenaError(code, problem)));
     },
     closed(conn) {
       nodes.connectionClosed(conn);
@@ -145,9 +145,9 @@ export function replicationHandler(nodes: ReplicaLookup, log: Logger): Connectio
         conn.close();
       }
     },
-    malformed(conn, problem) {
-      log.warn("closing replication connection: malformed stream", { problem });
-      conn.send(encodeError(0, new CatenaError(ErrorCode.badFrame, problem)));
+    failed(conn, problem, code) {
+      log.warn("closing a replication connection", { problem });
+      if (code !== undefined) conn.send(encodeError(0, new CatenaError(code, problem)));
     },
     closed(conn) {
       replicaOf(conn)?.upstreamClosed(conn);

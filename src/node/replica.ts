@@ -52,6 +52,9 @@ export interface Subscription {
   next: number;
 }
 
+/** APPEND_OK frames stay small (24 bytes a run) however far the commit jumps. */
+const ACK_RUNS_PER_FRAME_MAX = 4096;
+
 /** How many recent entries a new head reads back to rebuild its dedup table. */
 const DEDUP_REBUILD_ENTRIES = 65_536;
 
@@ -191,10 +194,22 @@ export class Replica {
   append(conn: Connection, id: number, a: Append): void {
     if (!this.isHead) throw new CatenaError(ErrorCode.notHead, `node ${this.config.nodeId} is not the head of chain ${this.chainId}`);
     if (!this.hasLease()) throw new CatenaError(ErrorCode.unavailable, `node ${this.config.nodeId} has lost contact with the master and may no longer be the head`);
+    const limits = this.config.limits;
     let bytes = 0;
-    for (const p of a.payloads) bytes += p.length;
-    if (bytes > this.config.limits.appendBytesMax) {
-      throw new CatenaError(ErrorCode.appendTooLarge, `append of ${bytes} bytes exceeds the limit of ${this.config.limits.appendBytesMax} bytes; nothing was written`);
+    let largest = 0;
+    for (const p of a.payloads) {
+      bytes += p.length;
+      if (p.length > largest) largest = p.length;
+    }
+    if (bytes > limits.appendBytesMax) {
+      throw new CatenaError(ErrorCode.appendTooLarge, `append of ${bytes} bytes exceeds the limit of ${limits.appendBytesMax} bytes; nothing was written`);
+    }
+    if (largest + RECORD_HEADER_BYTES > limits.recordBytesMax) {
+      throw new CatenaError(ErrorCode.appendTooLarge, `a payload of ${largest} bytes exceeds the record limit of ${limits.recordBytesMax - RECORD_HEADER_BYTES} bytes; nothing was written`);
+    }
+    // Every entry also costs a record header; the whole request must fit in one batch.
+    if (bytes + a.payloads.length * RECORD_HEADER_BYTES > limits.batchBytesMax) {
+      throw new CatenaError(ErrorCode.appendTooLarge, `${a.payloads.length} entries of ${bytes} bytes in all exceed the batch limit of ${limits.batchBytesMax} bytes with their headers; nothing was written`);
     }
     const seen = this.dedup.check(a.clientId, a.firstRequestId);
     if (seen.kind === "tooOld") throw new CatenaError(ErrorCode.requestTooOld, `request ${a.firstRequestId} is too old to be checked for duplicates`);
@@ -214,11 +229,33 @@ export class Replica {
 
   private readonly writeBatches = (): void => {
     this.batchScheduled = false;
-    const pending = this.batch;
+    const gathered = this.batch;
     this.batch = [];
     if (!this.isHead) {
-      for (const p of pending) p.conn.send(encodeError(p.id, new CatenaError(ErrorCode.notHead, "this node stopped being the head")));
+      for (const p of gathered) p.conn.send(encodeError(p.id, new CatenaError(ErrorCode.notHead, "this node stopped being the head")));
       return;
+    }
+    // A retry may have arrived in the same turn as its original: check again before writing.
+    const pending: PendingAppend[] = [];
+    const written = new Map<number, Set<number>>();
+    for (const p of gathered) {
+      const seen = this.dedup.check(p.clientId, p.firstRequestId);
+      if (seen.kind === "duplicate") {
+        this.duplicates.push({ conn: p.conn, id: p.id, run: { firstRequestId: p.firstRequestId, firstOffset: seen.firstOffset, count: p.payloads.length } });
+        continue;
+      }
+      const ids = written.get(p.clientId);
+      if (ids?.has(p.firstRequestId)) {
+        this.batch.push(p); // its original is in this batch: answer it as a duplicate next turn
+        continue;
+      }
+      if (ids) ids.add(p.firstRequestId);
+      else written.set(p.clientId, new Set([p.firstRequestId]));
+      pending.push(p);
+    }
+    if (this.batch.length > 0 && !this.batchScheduled) {
+      this.batchScheduled = true;
+      setImmediate(this.writeBatches);
     }
     let start = 0;
     while (start < pending.length) {
@@ -229,6 +266,7 @@ export class Replica {
       this.writeBatch(pending, start, end, bytes);
       start = end;
     }
+    this.replyDuplicates();
   };
 
   private writeBatch(pending: PendingAppend[], start: number, end: number, recordBytes: number): void {
@@ -314,6 +352,7 @@ export class Replica {
 
   replicate(conn: Connection, frame: Uint8Array, r: Replicate): void {
     if (conn !== this.upstream) throw new CatenaError(ErrorCode.staleEpoch, "replication from a node that is not this node's predecessor");
+    if (r.chainId !== this.chainId) throw new CatenaError(ErrorCode.badFrame, `batch for chain ${r.chainId} on a stream of chain ${this.chainId}`);
     if (r.epoch < this.epoch) throw new CatenaError(ErrorCode.staleEpoch, `batch from epoch ${r.epoch}, this node is in epoch ${this.epoch}`);
     const end = this.log.endOffset;
     if (r.firstOffset !== end) throw new CatenaError(ErrorCode.diverged, `batch starts at offset ${r.firstOffset} but this node's log ends at ${end}`);
@@ -409,7 +448,7 @@ export class Replica {
     }
     for (const [clientId, list] of runs) {
       const conn = this.ackWatchers.get(clientId)!;
-      if (!conn.send(encodeAppendOk(0, list))) this.logger.warn("a client is not reading its acknowledgements; dropping them", { clientId });
+      for (let i = 0; i < list.length; i += ACK_RUNS_PER_FRAME_MAX) conn.send(encodeAppendOk(0, list.slice(i, i + ACK_RUNS_PER_FRAME_MAX)));
     }
   }
 

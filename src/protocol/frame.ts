@@ -17,7 +17,8 @@ export interface FrameSink {
   frame(type: number, id: number, frame: Uint8Array): void;
 }
 
-export type ParseProblem = { problem: string };
+/** Why the stream cannot be read on. `tooLarge` marks a frame over the size limit. */
+export type ParseProblem = { problem: string; tooLarge: boolean };
 
 /**
  * Splits a byte stream into frames. A frame that lies inside one received chunk is passed on as a
@@ -29,7 +30,7 @@ export class FrameParser {
   private partialFill = 0;
   private header = new Uint8Array(FRAME_HEADER_BYTES); // a header split across chunks
   private headerFill = 0;
-  private failed: string | null = null;
+  private failed: ParseProblem | null = null;
 
   constructor(
     private readonly frameBytesMax: number,
@@ -38,7 +39,7 @@ export class FrameParser {
 
   /** Feeds received bytes. Returns a problem once the stream is malformed; the caller closes it. */
   push(chunk: Uint8Array): ParseProblem | null {
-    if (this.failed !== null) return { problem: this.failed };
+    if (this.failed !== null) return this.failed;
     let pos = 0;
     while (pos < chunk.length) {
       if (this.partial !== null) {
@@ -68,7 +69,7 @@ export class FrameParser {
     return null;
   }
 
-  private startPartial(src: Uint8Array, at: number): string | null {
+  private startPartial(src: Uint8Array, at: number): ParseProblem | null {
     const size = frameSize(src, at);
     const problem = this.checkSize(size);
     if (problem) return problem;
@@ -106,16 +107,16 @@ export class FrameParser {
     this.sink.frame(type, id, frame);
   }
 
-  private checkSize(size: number): string | null {
-    if (size < FRAME_HEADER_BYTES) return `frame length ${size} is shorter than the ${FRAME_HEADER_BYTES}-byte header`;
-    if (size > this.frameBytesMax) return `frame length ${size} exceeds the limit of ${this.frameBytesMax} bytes`;
+  private checkSize(size: number): ParseProblem | null {
+    if (size < FRAME_HEADER_BYTES) return { problem: `frame length ${size} is shorter than the ${FRAME_HEADER_BYTES}-byte header`, tooLarge: false };
+    if (size > this.frameBytesMax) return { problem: `frame length ${size} exceeds the limit of ${this.frameBytesMax} bytes`, tooLarge: true };
     return null;
   }
 
-  private fail(problem: string): ParseProblem {
+  private fail(problem: ParseProblem): ParseProblem {
     this.failed = problem;
     this.partial = null;
-    return { problem };
+    return problem;
   }
 }
 

@@ -3,12 +3,14 @@
 // single socket write (one write per frame halves throughput).
 
 import type { Socket } from "bun";
+import { ErrorCode } from "../protocol/errors.ts";
 import { FrameParser } from "../protocol/frame.ts";
 
 export interface ConnectionHandler {
   frame(conn: Connection, type: number, id: number, frame: Uint8Array): void;
-  /** The stream was malformed; the connection is being closed. */
-  malformed(conn: Connection, problem: string): void;
+  /** The connection is being closed: a malformed stream, a handler that threw, or a peer that
+   * does not read what it is sent. */
+  failed(conn: Connection, problem: string, code?: number): void;
   closed(conn: Connection): void;
   /** The outgoing queue emptied (after having been over half full). */
   drained?(conn: Connection): void;
@@ -38,7 +40,14 @@ export class Connection {
   ) {
     this.parser = new FrameParser(limits.frameBytesMax, {
       frame: (type, id, frame) => {
-        if (!this.closing) this.handler.frame(this, type, id, frame);
+        if (this.closing) return;
+        try {
+          this.handler.frame(this, type, id, frame);
+        } catch (e) {
+          // A handler that throws would leave the stream half-read: end the connection instead.
+          this.handler.failed(this, `error while handling a frame of type ${type}: ${(e as Error).message}`);
+          this.close();
+        }
       },
     });
   }
@@ -56,15 +65,22 @@ export class Connection {
     if (this.closing) return;
     const bad = this.parser.push(chunk);
     if (bad) {
-      this.handler.malformed(this, bad.problem);
+      this.handler.failed(this, bad.problem, bad.tooLarge ? ErrorCode.frameTooLarge : ErrorCode.badFrame);
       this.close();
     }
   }
 
-  /** Queues a frame. Returns false (and queues nothing) when the queue is full. */
+  /**
+   * Queues a frame. When the queue is full the peer is not reading what it is sent: the connection
+   * is closed (a reply is never dropped silently) and false is returned.
+   */
   send(bytes: Uint8Array): boolean {
     if (this.closing) return false;
-    if (this.queued + bytes.length > this.limits.queueBytesMax) return false;
+    if (this.queued + bytes.length > this.limits.queueBytesMax) {
+      this.handler.failed(this, `the peer is not reading: more than ${this.limits.queueBytesMax} bytes wait to be sent to it`);
+      this.destroy();
+      return false;
+    }
     this.queue.push(bytes);
     this.queued += bytes.length;
     if (this.queued > this.limits.queueBytesMax / 2) this.wasCongested = true;

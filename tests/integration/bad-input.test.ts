@@ -86,7 +86,7 @@ async function expectStillServing(): Promise<void> {
 for (const [what, bytes, code] of [
   ["garbage before any HELLO", [new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n")], null],
   ["a frame shorter than its header", [hello, header(5, FrameType.append)], ErrorCode.badFrame],
-  ["an oversized frame", [hello, header(0x7fff_ffff, FrameType.append)], ErrorCode.badFrame],
+  ["an oversized frame", [hello, header(0x7fff_ffff, FrameType.append)], ErrorCode.frameTooLarge],
   ["an unknown frame type", [hello, header(FRAME_HEADER_BYTES, 0x6e)], ErrorCode.unknownFrameType],
   ["a truncated append body", [hello, header(FRAME_HEADER_BYTES + 3, FrameType.append), new Uint8Array(3)], ErrorCode.badFrame],
   ["a wrong protocol version", [encodeHello(1, { version: 99, kind: PeerKind.client, chainId: 0, epoch: 0, commitEnd: 0, nodeId: "" })], ErrorCode.unsupportedVersion],

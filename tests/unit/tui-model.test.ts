@@ -30,7 +30,7 @@ describe("rates and sparklines", () => {
     const points: [number, number][] = [];
     for (let s = 30; s <= 60; s++) points.push([s * 1000, s < 45 ? 0 : (s - 45) * 100]);
     const line = sparkline(track(points).samples, 60_000, 6, 60_000);
-    expect(line).toBe("   ▁▁█");
+    expect(line).toBe("   ▁▅█"); // idle, then 50/s, then 100/s
     expect(sparkline([], 60_000, 4)).toBe("    ");
   });
 });
