@@ -5,6 +5,7 @@ import { render } from "ink";
 import { App } from "./app.tsx";
 import type { FeedTiming } from "./hooks/use-cluster-feed.ts";
 import type { DemoControls } from "./hooks/use-keys.ts";
+import { overwritingStdout } from "./overwrite.ts";
 
 export type { DemoControls } from "./hooks/use-keys.ts";
 
@@ -32,13 +33,12 @@ export function startTui(options: TuiOptions): TuiHandle {
   const alt = stdout.isTTY === true;
   if (alt) stdout.write(enterAltScreen);
   const instance = render(<App master={options.master} demo={options.demo} timing={options.timing} />, {
-    stdout,
+    stdout: alt ? overwritingStdout(stdout) : stdout,
     stdin: options.stdin ?? process.stdin,
     exitOnCtrlC: true,
     patchConsole: true,
-    // No flicker at 10 updates a second: Ink writes a frame only when its text changed, as one
-    // write wrapped in synchronized-update escapes. (Ink 6.8's incrementalRendering would rewrite
-    // only changed lines, but it places the frame one line low each time and the screen scrolls.)
+    // No flicker at 10 updates a second: Ink writes a frame only when its text changed, in one
+    // write within synchronized-update escapes, and overwritingStdout draws it over the last one.
     maxFps: 20,
   });
   const exited = instance.waitUntilExit().then(

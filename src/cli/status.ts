@@ -7,7 +7,9 @@ import { masterUrl } from "./common.ts";
 export function formatCluster(doc: ClusterDocument): string {
   const lines: string[] = [];
   for (const c of doc.chains) {
-    lines.push(`chain ${c.chainId}  epoch ${c.epoch}  ${c.members.length ? c.members.join(" -> ") : "(no members yet)"}`);
+    const syncing = c.syncing ? `  (+ ${c.syncing} syncing)` : "";
+    lines.push(`chain ${c.chainId}  epoch ${c.epoch}  ${c.members.length ? c.members.join(" -> ") : "(no members yet)"}${syncing}`);
+    if (typeof c.status === "string" && c.status !== "serving") lines.push(`  ${c.status}`);
   }
   lines.push("");
   const header = ["NODE", "ROLE", "STATE", "LOG END", "COMMIT", "HEARTBEAT", "CLIENT ADDR"];

@@ -3,7 +3,17 @@
 import { CatenaError, ErrorCode } from "../protocol/errors.ts";
 
 export interface ClusterDocument {
-  chains: { chainId: number; epoch: number; members: string[]; head: string | null; tail: string | null; [key: string]: unknown }[];
+  chains: {
+    chainId: number;
+    epoch: number;
+    members: string[];
+    syncing: string | null;
+    head: string | null;
+    tail: string | null;
+    waitingFor: string | null;
+    status: string;
+    [key: string]: unknown;
+  }[];
   nodes: {
     id: string;
     clientAddr: string;

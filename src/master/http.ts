@@ -7,6 +7,9 @@ import type { ChainLayoutJson } from "../node/layout.ts";
 import { JoinRefused, type ChainReport, type ClusterEvent, type Master } from "./master.ts";
 import type { ChainRecord } from "./state.ts";
 
+/** Below Bun.serve's idle timeout (10 s), so an idle event stream stays open. */
+const KEEP_ALIVE_MS = 5000;
+
 function layouts(master: Master, chains: ChainRecord[]): ChainLayoutJson[] {
   const info = (id: string) => {
     const n = master.nodeRecord(id)!;
@@ -72,11 +75,12 @@ export function masterApp(master: Master): Hono {
         off();
         wake?.();
       });
+      await stream.write(": catena cluster events\n\n"); // sends the headers at once
       while (open) {
         while (queue.length > 0) await stream.writeSSE({ event: "cluster", data: JSON.stringify(queue.shift()) });
         await new Promise<void>((resolve) => {
           wake = resolve;
-          setTimeout(resolve, 15_000); // a comment line keeps idle proxies from closing the stream
+          setTimeout(resolve, KEEP_ALIVE_MS); // a comment line keeps the stream from idling out
         });
         wake = null;
         if (open && queue.length === 0) await stream.write(": keep-alive\n\n");

@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { BadDocument, parseCluster } from "../../tui/cluster.ts";
 import { SseParser } from "../../tui/feed.ts";
+import { overwriteFrame } from "../../tui/overwrite.ts";
 import { advance, emptyTrack, rateAt, sparkline, type Track } from "../../tui/metrics.ts";
 import { orderNodes, toneOf } from "../../tui/model.ts";
 import { mergeEvents, reduce } from "../../tui/state.ts";
@@ -89,5 +90,17 @@ describe("documents", () => {
       parser.push(text.slice(cut));
       expect(got).toEqual(expected);
     }
+  });
+});
+
+describe("overwriting frames", () => {
+  const erase3 = "\u001B[2K\u001B[1A\u001B[2K\u001B[1A\u001B[2K\u001B[G";
+  test("Ink's erase-then-write becomes a write over the last frame", () => {
+    expect(overwriteFrame(`${erase3}a\nb\n`)).toBe("\u001B[2A\u001B[Ga\u001B[K\nb\u001B[K\n\u001B[J");
+    expect(overwriteFrame("\u001B[2K\u001B[Gx\n")).toBe("\u001B[Gx\u001B[K\n\u001B[J");
+  });
+  test("anything else passes through", () => {
+    expect(overwriteFrame("first frame\n")).toBe("first frame\n");
+    expect(overwriteFrame("\u001B[?25l")).toBe("\u001B[?25l");
   });
 });
