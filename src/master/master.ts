@@ -7,17 +7,9 @@ import type { MasterConfig } from "../config/index.ts";
 import type { Logger } from "../util/logger.ts";
 import { StateFile, type ChainRecord, type MasterState, type NodeRecord } from "./state.ts";
 
-export interface ChainReport {
-  chainId: number;
-  epoch: number;
-  role: string;
-  logEnd: number;
-  durableEnd: number;
-  /** What the node counts toward the commit: durable under sync "always", written otherwise. */
-  ackableEnd: number;
-  commitEnd: number;
-  bytes?: number;
-}
+/** What a node reports about each of its replicas in every heartbeat (defined by the node side). */
+export type { ChainReport } from "../node/master-link.ts";
+import type { ChainReport } from "../node/master-link.ts";
 
 interface Liveness {
   /** performance.now() of the last heartbeat or join */

@@ -12,12 +12,14 @@ export interface NodeAddresses {
   adminAddr: string;
 }
 
+/** What the node reports about each replica in every heartbeat. */
 export interface ChainReport {
   chainId: number;
   epoch: number;
   role: string;
   logEnd: number;
   durableEnd: number;
+  /** What the node counts toward the commit: durable under sync "always", written otherwise. */
   ackableEnd: number;
   commitEnd: number;
   bytes: number;

@@ -12,9 +12,10 @@ const fixedWidth = Object.values(W).reduce((a, b) => a + b, 0);
 export const sparkWidthMin = 4;
 export const sparkWidthMax = 60;
 
-/** Columns left for the sparkline on a terminal this wide (one spare, so no line wraps). */
+/** Columns left for the sparkline on a terminal this wide (one spare, so no line wraps); 0 hides it. */
 export function sparkWidthFor(columns: number): number {
-  return Math.max(sparkWidthMin, Math.min(sparkWidthMax, columns - fixedWidth - 1));
+  const room = Math.min(sparkWidthMax, columns - fixedWidth - 1);
+  return room < sparkWidthMin ? 0 : room;
 }
 
 const roleName = (role: string) => (role === "head+tail" ? "h+tail" : role);
@@ -37,7 +38,7 @@ export function NodeTable({ rows, selected, sparkWidth, stale, height }: NodeTab
       <Text dimColor wrap="truncate-end">
         {" ".repeat(W.mark) + fit("NODE", W.node) + fit("ROLE", W.role) + fit("STATE", W.state) + fit("LOG END", W.logEnd, "right") +
           fit("COMMIT", W.commit, "right") + fit("LAG", W.lag, "right") + fit("BYTES", W.lagBytes, "right") + fit("RATE/s", W.rate, "right") +
-          " ".repeat(W.gap) + fit(sparkWidth >= 12 ? "LAST MINUTE" : "LAST MIN", sparkWidth) + fit("HB", W.heartbeat, "right")}
+          " ".repeat(W.gap) + (sparkWidth === 0 ? "" : fit(sparkWidth >= 12 ? "LAST MINUTE" : "LAST MIN", sparkWidth)) + fit("HB", W.heartbeat, "right")}
       </Text>
       {visible.map((row) => (
         <NodeLine key={row.node.id} row={row} selected={row.node.id === selected} sparkWidth={sparkWidth} stale={stale} />
@@ -58,7 +59,7 @@ function NodeLine({ row, selected, sparkWidth, stale }: { row: NodeRow; selected
       <Text>{fit(count(n.logEnd), W.logEnd, "right") + fit(count(n.commitEnd), W.commit, "right")}</Text>
       <Text color={row.lagEntries ? "yellow" : undefined}>{fit(count(row.lagEntries), W.lag, "right") + fit(bytes(row.lagBytes), W.lagBytes, "right")}</Text>
       <Text>{fit(perSecond(row.rate), W.rate, "right") + " ".repeat(W.gap)}</Text>
-      <Text color="cyan">{fit(row.spark, sparkWidth)}</Text>
+      {sparkWidth > 0 ? <Text color="cyan">{fit(row.spark, sparkWidth)}</Text> : null}
       <Text color={row.tone === "bad" ? "red" : undefined}>{fit(age(n.heartbeatAgeMs), W.heartbeat, "right")}</Text>
     </Text>
   );
