@@ -39,7 +39,7 @@ interface Row {
 const ACKS = {
   catenaAlways: "committed on all 3 nodes, fdatasynced on each",
   catenaNone: "committed on all 3 nodes, in each one's page cache",
-  nats: "stored by a quorum (2 of 3) of the stream's replicas, no per-message fsync",
+  nats: "stored by a quorum (2 of 3) of the stream's replicas, in the page cache (fsync every 2 min)",
   etcd: "Raft-committed by a quorum (2 of 3), WAL fsynced on each of them",
 };
 

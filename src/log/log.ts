@@ -3,7 +3,7 @@
 // and `onDurable`. Only offsets below `durableEnd` have been fdatasynced.
 
 import fs from "node:fs";
-import { RECORD_HEADER_BYTES, dataView, readU64 } from "../protocol/record.ts";
+import { RECORD_HEADER_BYTES, getU64 } from "../protocol/record.ts";
 import { type PreparedFile, discardPrepared, preallocate, preallocateSync } from "./files.ts";
 import { type LogOptions, LogRangeError, checkOptions, isSystemError } from "./options.ts";
 import { CursorCache, readRecords } from "./read.ts";
@@ -111,7 +111,7 @@ export class Log {
     if (length < RECORD_HEADER_BYTES || length > this.opts.segmentBytes) {
       throw new Error(`log append of ${length} bytes: must be in [${RECORD_HEADER_BYTES}, segmentBytes = ${this.opts.segmentBytes}]`);
     }
-    const first = readU64(dataView(bytes), start + 8);
+    const first = getU64(bytes, start + 8);
     if (first !== this.endOffset) throw new Error(`log append starts at offset ${first}, the log ends at ${this.endOffset}`);
     try {
       const segment = this.active.writePos + length > this.active.capacity ? this.roll() : this.active;

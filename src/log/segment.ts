@@ -3,7 +3,7 @@
 // holds zeros, which is what tells recovery where the records stop.
 
 import fs from "node:fs";
-import { RECORD_HEADER_BYTES, dataView } from "../protocol/record.ts";
+import { RECORD_HEADER_BYTES, dataView, getU32 } from "../protocol/record.ts";
 import { INDEX_ENTRY_BYTES, SparseIndex } from "./index-file.ts";
 import { type PreparedFile, indexPath, openReadWrite, readAll, segmentPath, writeAll, writeZeros } from "./files.ts";
 
@@ -80,11 +80,10 @@ export class Segment {
    * and holds offset `offset`. Returns the number of records.
    */
   private indexRecords(bytes: Uint8Array, start: number, end: number, pos: number, offset: number): number {
-    const dv = dataView(bytes);
     let at = start;
     let count = 0;
     while (at < end) {
-      const total = end - at >= 4 ? dv.getUint32(at, true) : 0;
+      const total = end - at >= 4 ? getU32(bytes, at) : 0;
       if (total < RECORD_HEADER_BYTES || at + total > end) {
         throw new Error(`log: malformed record length ${total} at byte ${at - start} of a batch`);
       }

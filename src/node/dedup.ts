@@ -8,6 +8,10 @@ export const DEDUP_CLIENTS_MAX = 100_000;
 interface ClientWindow {
   /** requestId -> offset of that request's first entry */
   offsets: Map<number, number>;
+  /** The remembered request ids in the order they were recorded: a ring of the window's size.
+   * (Finding the oldest key of a Map after many deletions is slow; a ring is not.) */
+  order: number[];
+  next: number;
   /** Every request id at or below this has been forgotten. */
   forgottenUpTo: number;
 }
@@ -16,6 +20,8 @@ export type DedupAnswer = { kind: "new" } | { kind: "duplicate"; firstOffset: nu
 
 export class DedupTable {
   private clients = new Map<number, ClientWindow>();
+
+  constructor(private readonly perClient = DEDUP_REQUESTS_PER_CLIENT) {}
 
   check(clientId: number, firstRequestId: number): DedupAnswer {
     const w = this.clients.get(clientId);
@@ -30,15 +36,23 @@ export class DedupTable {
     let w = this.clients.get(clientId);
     if (!w) {
       if (this.clients.size >= DEDUP_CLIENTS_MAX) this.forgetOldestClient();
-      w = { offsets: new Map(), forgottenUpTo: 0 };
+      w = { offsets: new Map(), order: [], next: 0, forgottenUpTo: 0 };
       this.clients.set(clientId, w);
     }
-    w.offsets.set(requestId, offset);
-    if (w.offsets.size > DEDUP_REQUESTS_PER_CLIENT) {
-      const oldest = w.offsets.keys().next().value as number;
-      w.offsets.delete(oldest);
-      if (oldest > w.forgottenUpTo) w.forgottenUpTo = oldest;
+    if (w.offsets.has(requestId)) {
+      w.offsets.set(requestId, offset);
+      return;
     }
+    if (w.order.length < this.perClient) {
+      w.order.push(requestId); // the ring grows with use, up to the window's size
+    } else {
+      const evicted = w.order[w.next];
+      w.offsets.delete(evicted);
+      if (evicted > w.forgottenUpTo) w.forgottenUpTo = evicted;
+      w.order[w.next] = requestId;
+      w.next = (w.next + 1) % this.perClient;
+    }
+    w.offsets.set(requestId, offset);
   }
 
   private forgetOldestClient(): void {

@@ -101,7 +101,15 @@ export class Downstream {
     if (!conn || !this.streaming) return;
     const limits = this.host.limits;
     const target = this.host.logEnd();
-    while (this.sentEnd < target && this.inflight.length < limits.inflightBatchesMax && this.inflightBytes < limits.inflightBytesMax) {
+    // Stop at half the connection's queue: the socket is slower than the log (a catch-up); the
+    // queue's drain resumes the pump.
+    const queueRoom = limits.connectionQueueBytesMax / 2;
+    while (
+      this.sentEnd < target &&
+      this.inflight.length < limits.inflightBatchesMax &&
+      this.inflightBytes < limits.inflightBytesMax &&
+      conn.queuedBytes < queueRoom
+    ) {
       while (this.live.length > 0 && this.live[0].end <= this.sentEnd) this.liveBytes -= this.live.shift()!.frame.length;
       let frame: Uint8Array;
       let end: number;
@@ -152,6 +160,7 @@ export class Downstream {
       closed: (conn) => {
         if (conn === this.conn) this.reset();
       },
+      drained: () => this.pump(),
     }).then(
       (conn) => {
         if (this.stopped) return conn.close();

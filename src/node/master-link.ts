@@ -41,10 +41,11 @@ export class MasterLink {
   /** performance.now() when the last answered request was sent: the lease runs from there. */
   private leaseFrom = -Infinity;
   private leaseMs = 0;
+  private leaseUntil = -Infinity;
 
   /** True while the master answered a request sent less than a lease ago. */
   hasLease(): boolean {
-    return performance.now() - this.leaseFrom < this.leaseMs;
+    return performance.now() < this.leaseUntil;
   }
 
   constructor(
@@ -114,6 +115,7 @@ export class MasterLink {
   private renewLease(sentAt: number, leaseMs: number): void {
     if (typeof leaseMs === "number" && leaseMs > 0) this.leaseMs = leaseMs;
     if (sentAt > this.leaseFrom) this.leaseFrom = sentAt;
+    this.leaseUntil = this.leaseFrom + this.leaseMs;
   }
 
   private post(path: string, body: unknown): Promise<Response> {

@@ -15,7 +15,7 @@ import {
   FrameType, REPLICATE_HEADER_BYTES, encodeAppendOk, encodeEntries, encodeError, encodeHelloOk, encodeLatestOk, encodeWatermark,
   writeReplicateHeader, type AckRun, type Append, type Hello, type Read, type Replicate,
 } from "../protocol/messages.ts";
-import { RECORD_HEADER_BYTES, dataView, encodeRecordInto, iterateRecords, readU64, scanRecords } from "../protocol/record.ts";
+import { RECORD_HEADER_BYTES, dataView, encodeRecordInto, getU32, getU64, iterateRecords, scanRecords } from "../protocol/record.ts";
 import type { Connection } from "../transport/connection.ts";
 import type { Logger } from "../util/logger.ts";
 import { CommitFile } from "./commit-file.ts";
@@ -329,7 +329,7 @@ export class Replica {
   private entryCrc(offset: number): number | null {
     if (offset < this.log.startOffset || offset >= this.log.endOffset) return null;
     const got = this.log.read(offset, 1, 1);
-    return got.count === 1 ? dataView(got.bytes).getUint32(4, true) : null;
+    return got.count === 1 ? getU32(got.bytes, 4) : null;
   }
 
   /** The predecessor found entries here that the chain does not have: drop them, then describe the log again. */
@@ -405,16 +405,15 @@ export class Replica {
     let last: AckRun | null = null;
     let lastClient = -1;
     const visit = (bytes: Uint8Array, start: number, end: number): number => {
-      const dv = dataView(bytes);
       let pos = start;
       let offset = from;
       while (pos < end) {
-        const total = dv.getUint32(pos, true);
-        offset = readU64(dv, pos + 8);
+        const total = getU32(bytes, pos);
+        offset = getU64(bytes, pos + 8);
         if (offset >= to) break;
         if (offset >= from) {
-          const clientId = readU64(dv, pos + 16);
-          const requestId = readU64(dv, pos + 24);
+          const clientId = getU64(bytes, pos + 16);
+          const requestId = getU64(bytes, pos + 24);
           if (clientId === lastClient && last && last.firstRequestId + last.count === requestId && last.firstOffset + last.count === offset) last.count++;
           else if (this.ackWatchers.has(clientId)) {
             last = { firstRequestId: requestId, firstOffset: offset, count: 1 };

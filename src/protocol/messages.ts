@@ -3,7 +3,7 @@
 
 import { CatenaError, ErrorCode } from "./errors.ts";
 import { FRAME_HEADER_BYTES, writeFrameHeader } from "./frame.ts";
-import { dataView, readU64, writeU64 } from "./record.ts";
+import { dataView, getU32, getU64, writeU64 } from "./record.ts";
 
 export const FrameType = {
   hello: 0x01,
@@ -31,23 +31,20 @@ export const PeerKind = { client: 1, replication: 2 } as const;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Bounds-checked reader over one frame's body. */
+/** Bounds-checked reader over one frame's body (byte reads: no DataView on received buffers). */
 export class BodyReader {
-  readonly dv: DataView;
   pos = FRAME_HEADER_BYTES;
-  constructor(readonly frame: Uint8Array) {
-    this.dv = dataView(frame);
-  }
+  constructor(readonly frame: Uint8Array) {}
   private need(n: number): void {
     if (this.pos + n > this.frame.length) throw new CatenaError(ErrorCode.badFrame, `frame body too short (type ${this.frame[4]})`);
   }
-  u8(): number { this.need(1); return this.dv.getUint8(this.pos++); }
-  u16(): number { this.need(2); const v = this.dv.getUint16(this.pos, true); this.pos += 2; return v; }
-  u32(): number { this.need(4); const v = this.dv.getUint32(this.pos, true); this.pos += 4; return v; }
+  u8(): number { this.need(1); return this.frame[this.pos++]; }
+  u16(): number { this.need(2); const v = this.frame[this.pos] | (this.frame[this.pos + 1] << 8); this.pos += 2; return v; }
+  u32(): number { this.need(4); const v = getU32(this.frame, this.pos); this.pos += 4; return v; }
   u64(): number {
     this.need(8);
-    if (this.dv.getUint32(this.pos + 4, true) >= 0x20_0000) throw new CatenaError(ErrorCode.badFrame, "64-bit value above 2^53");
-    const v = readU64(this.dv, this.pos); this.pos += 8; return v;
+    if (getU32(this.frame, this.pos + 4) >= 0x20_0000) throw new CatenaError(ErrorCode.badFrame, "64-bit value above 2^53");
+    const v = getU64(this.frame, this.pos); this.pos += 8; return v;
   }
   string(): string { const n = this.u16(); this.need(n); const s = decoder.decode(this.frame.subarray(this.pos, this.pos + n)); this.pos += n; return s; }
   bytes(n: number): Uint8Array { this.need(n); const b = this.frame.subarray(this.pos, this.pos + n); this.pos += n; return b; }

@@ -83,7 +83,7 @@ export class Connection {
     }
     this.queue.push(bytes);
     this.queued += bytes.length;
-    if (this.queued > this.limits.queueBytesMax / 2) this.wasCongested = true;
+    if (this.queued >= this.limits.queueBytesMax / 2) this.wasCongested = true;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flush);

@@ -117,7 +117,8 @@ function Harness({ initial, demo, expose }: { initial: TuiState; demo?: DemoCont
 }
 
 const keys = { down: "\u001B[B", up: "\u001B[A", enter: "\r", escape: "\u001B" };
-const settle = () => Bun.sleep(20);
+/** Lets React and Ink render after input. Generous, since the full test run loads the machine. */
+const settle = () => Bun.sleep(60);
 
 describe("keys", () => {
   test("↑/↓ move the selection; enter shows the node's details from its /v1/status; esc closes them", async () => {
@@ -194,7 +195,7 @@ describe("keys", () => {
     await settle();
     expect(strip(app.lastFrame())).toContain("l stop load");
     app.stdin.write("l");
-    await settle();
+    for (let i = 0; i < 50 && calls.length < 4; i++) await settle();
     expect(calls).toEqual(["kill middle", "restart middle", "load on", "load off"]);
     app.unmount();
 
