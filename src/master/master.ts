@@ -59,7 +59,18 @@ export class Master {
 
   /** Starts the failure detector. */
   start(): void {
-    this.timer = setInterval(() => this.tick(), Math.max(10, Math.floor(this.config.heartbeatMs / 2)));
+    const interval = Math.max(10, Math.floor(this.config.heartbeatMs / 2));
+    let lastTick = performance.now();
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      const stalled = now - lastTick - interval;
+      lastTick = now;
+      // If this process itself was stalled (an fsync of the state file stuck behind other
+      // writes, a paused VM), heartbeats may be waiting unread: credit every node with the stall
+      // rather than declare it failed for the master's own silence.
+      if (stalled > interval) for (const l of this.live.values()) l.lastHeartbeat += stalled;
+      this.tick();
+    }, interval);
   }
 
   stop(): void {
@@ -100,7 +111,7 @@ export class Master {
     this.live.set(req.id, { lastHeartbeat: performance.now(), wallTime: Date.now(), reports: req.chains });
     this.failed.delete(req.id);
     this.event({ kind: "joined", message: `node ${req.id} joined ${placement} (epoch ${chain.epoch})`, nodeId: req.id, chainId: chain.chainId, epoch: chain.epoch });
-    this.tick();
+    this.reconfigureAll();
     return this.chainsOf(req.id);
   }
 
@@ -110,7 +121,7 @@ export class Master {
     this.live.set(id, { lastHeartbeat: performance.now(), wallTime: Date.now(), reports });
     if (this.failed.delete(id)) {
       this.event({ kind: "recovered", message: `node ${id} is heartbeating again`, nodeId: id });
-      this.tick();
+      this.reconfigureAll();
     }
     return this.chainsOf(id);
   }
@@ -135,7 +146,7 @@ export class Master {
     return this.silenceMs(id) <= this.config.failureTimeoutMs;
   }
 
-  /** Detects failures and moves every chain one step toward full, healthy membership. */
+  /** Detects failures (only from the timer, see start) and reconfigures. */
   tick(): void {
     for (const n of this.state.nodes) {
       if (!this.isAlive(n.id) && !this.failed.has(n.id)) {
@@ -143,6 +154,11 @@ export class Master {
         this.event({ kind: "failed", message: `node ${n.id} failed: no heartbeat for ${Math.round(this.silenceMs(n.id))} ms`, nodeId: n.id });
       }
     }
+    this.reconfigureAll();
+  }
+
+  /** Moves every chain one step toward full, healthy membership. */
+  private reconfigureAll(): void {
     const next = structuredClone(this.state);
     for (const chain of next.chains) this.reconfigure(chain, next);
     this.commitState(next);
