@@ -18,7 +18,14 @@ export async function runCatena(shape: LoadShape, sync: CatenaSync, dir: string,
     "--sync", sync, "--json",
   ];
   log(`catena: ${args.slice(1).join(" ")}`);
-  const bench = start(`catena bench (sync ${sync})`, args, join(dir, `catena-${sync}.log`), { cwd: dir, tree: true, stdout: "pipe" });
+  const bench = start(`catena bench (sync ${sync})`, args, join(dir, `catena-${sync}.log`), {
+    cwd: dir,
+    tree: true,
+    stdout: "pipe",
+    // The bench makes its cluster's temp dir under TMPDIR: inside ours, so it goes with ours even
+    // when the bench is stopped before it can remove it.
+    env: { TMPDIR: dir },
+  });
   try {
     const out = await withTimeout(
       (async () => {

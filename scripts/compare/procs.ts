@@ -17,9 +17,10 @@ const running = new Set<Started>();
 const tempDirs = new Set<string>();
 
 /** Starts `cmd` with its output in `logPath`; the process is stopped by `stopAll` / on exit. */
-export function start(name: string, cmd: string[], logPath: string, opts: { cwd?: string; tree?: boolean; stdout?: "pipe" } = {}): Started {
+export function start(name: string, cmd: string[], logPath: string, opts: { cwd?: string; tree?: boolean; stdout?: "pipe"; env?: Record<string, string> } = {}): Started {
   const log = openSync(logPath, "a");
-  const proc = Bun.spawn(cmd, { stdin: "ignore", stdout: opts.stdout ?? log, stderr: log, cwd: opts.cwd });
+  const env = opts.env ? { ...process.env, ...opts.env } : undefined;
+  const proc = Bun.spawn(cmd, { stdin: "ignore", stdout: opts.stdout ?? log, stderr: log, cwd: opts.cwd, env });
   const s = { name, proc, tree: opts.tree ?? false };
   running.add(s);
   return s;

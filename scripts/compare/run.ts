@@ -115,7 +115,7 @@ async function output(cmd: string[]): Promise<string> {
 async function machine() {
   const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
   const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1]?.trim() ?? "unknown";
-  const tmpDisk = (await output(["df", "-h", "--output=source,fstype,size", join(process.env.TMPDIR ?? "/tmp")])).split("\n")[1]?.trim() ?? "";
+  const tmpDisk = ((await output(["df", "-h", "--output=source,fstype,size", process.env.TMPDIR ?? "/tmp"])).split("\n")[1] ?? "").trim().replace(/\s+/g, " ");
   return {
     nproc: cpus().length,
     cpu: model,

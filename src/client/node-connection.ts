@@ -44,7 +44,7 @@ export class NodeConnection {
     const addr = parseAddress(this.address);
     if (typeof addr === "string") throw new CatenaError(ErrorCode.badFrame, `bad node address ${this.address}: ${addr}`);
     try {
-      this.conn = await connect(addr, { frameBytesMax: CLIENT_FRAME_BYTES_MAX, queueBytesMax: 256 << 20 }, {
+      this.conn = await connect(addr, { frameBytesMax: CLIENT_FRAME_BYTES_MAX, queueBytesMax: 256 << 20, flush: "turn" }, {
         frame: (_c, type, id, frame) => this.frame(type, id, frame),
         failed: (_c, problem) => this.fail(new CatenaError(ErrorCode.badFrame, `connection to node ${this.address} failed: ${problem}`)),
         closed: () => this.fail(new CatenaError(ErrorCode.unavailable, `connection to ${this.address} closed`)),

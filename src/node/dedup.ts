@@ -1,19 +1,104 @@
 // The head's memory of recent appends per client, so that a retried request (same clientId and
 // requestId) gets its original offset back instead of being written twice. Rebuilt from the log
 // whenever a node becomes head (every entry carries its clientId and requestId).
+//
+// A client's request ids only grow, so each client's window is a ring of (requestId, offset) in
+// increasing id order: recording appends at the end, lookup is a binary search, and the oldest
+// falls off the front. (A Map per client cost a quarter of the head's time in profiles.) An id
+// recorded out of order (rare: a retry is looked up, not recorded) goes to a small side map.
 
 export const DEDUP_REQUESTS_PER_CLIENT = 8192;
 export const DEDUP_CLIENTS_MAX = 100_000;
 
-interface ClientWindow {
-  /** requestId -> offset of that request's first entry */
-  offsets: Map<number, number>;
-  /** The remembered request ids in the order they were recorded: a ring of the window's size.
-   * (Finding the oldest key of a Map after many deletions is slow; a ring is not.) */
-  order: number[];
-  next: number;
+class ClientWindow {
+  ids: Float64Array;
+  offsets: Float64Array;
+  start = 0;
+  count = 0;
+  /** Ids recorded below the ring's newest id: few, kept aside. */
+  stray: Map<number, number> | null = null;
   /** Every request id at or below this has been forgotten. */
-  forgottenUpTo: number;
+  forgottenUpTo = 0;
+
+  constructor(private readonly capacity: number) {
+    // Grows with use up to the window's size, so many small clients stay small.
+    this.ids = new Float64Array(Math.min(capacity, 16));
+    this.offsets = new Float64Array(this.ids.length);
+  }
+
+  private at(i: number): number {
+    return (this.start + i) % this.ids.length;
+  }
+
+  get newest(): number {
+    return this.count === 0 ? -1 : this.ids[this.at(this.count - 1)];
+  }
+
+  find(id: number): number | undefined {
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = this.ids[this.at(mid)];
+      if (v === id) return this.offsets[this.at(mid)];
+      if (v < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return this.stray?.get(id);
+  }
+
+  record(id: number, offset: number): void {
+    if (this.count > 0 && id <= this.newest) {
+      this.recordStray(id, offset);
+      return;
+    }
+    if (this.count === this.ids.length) {
+      if (this.ids.length < this.capacity) this.grow();
+      else this.forgetOldest();
+    }
+    const i = this.at(this.count++);
+    this.ids[i] = id;
+    this.offsets[i] = offset;
+  }
+
+  private recordStray(id: number, offset: number): void {
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = this.ids[this.at(mid)];
+      if (v === id) {
+        this.offsets[this.at(mid)] = offset;
+        return;
+      }
+      if (v < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    this.stray ??= new Map();
+    this.stray.set(id, offset);
+    if (this.stray.size > this.capacity) this.stray.delete(this.stray.keys().next().value as number);
+  }
+
+  private forgetOldest(): void {
+    const id = this.ids[this.start];
+    if (id > this.forgottenUpTo) this.forgottenUpTo = id;
+    this.start = (this.start + 1) % this.ids.length;
+    this.count--;
+    if (this.stray) for (const k of this.stray.keys()) if (k <= this.forgottenUpTo) this.stray.delete(k);
+  }
+
+  private grow(): void {
+    const size = Math.min(this.capacity, this.ids.length * 2);
+    const ids = new Float64Array(size);
+    const offsets = new Float64Array(size);
+    for (let i = 0; i < this.count; i++) {
+      ids[i] = this.ids[this.at(i)];
+      offsets[i] = this.offsets[this.at(i)];
+    }
+    this.ids = ids;
+    this.offsets = offsets;
+    this.start = 0;
+  }
 }
 
 export type DedupAnswer = { kind: "new" } | { kind: "duplicate"; firstOffset: number } | { kind: "tooOld" };
@@ -26,7 +111,7 @@ export class DedupTable {
   check(clientId: number, firstRequestId: number): DedupAnswer {
     const w = this.clients.get(clientId);
     if (!w) return { kind: "new" };
-    const offset = w.offsets.get(firstRequestId);
+    const offset = w.find(firstRequestId);
     if (offset !== undefined) return { kind: "duplicate", firstOffset: offset };
     if (firstRequestId <= w.forgottenUpTo) return { kind: "tooOld" };
     return { kind: "new" };
@@ -36,23 +121,10 @@ export class DedupTable {
     let w = this.clients.get(clientId);
     if (!w) {
       if (this.clients.size >= DEDUP_CLIENTS_MAX) this.forgetOldestClient();
-      w = { offsets: new Map(), order: [], next: 0, forgottenUpTo: 0 };
+      w = new ClientWindow(this.perClient);
       this.clients.set(clientId, w);
     }
-    if (w.offsets.has(requestId)) {
-      w.offsets.set(requestId, offset);
-      return;
-    }
-    if (w.order.length < this.perClient) {
-      w.order.push(requestId); // the ring grows with use, up to the window's size
-    } else {
-      const evicted = w.order[w.next];
-      w.offsets.delete(evicted);
-      if (evicted > w.forgottenUpTo) w.forgottenUpTo = evicted;
-      w.order[w.next] = requestId;
-      w.next = (w.next + 1) % this.perClient;
-    }
-    w.offsets.set(requestId, offset);
+    w.record(requestId, offset);
   }
 
   private forgetOldestClient(): void {

@@ -193,7 +193,6 @@ export class Replica {
 
   append(conn: Connection, id: number, a: Append): void {
     if (!this.isHead) throw new CatenaError(ErrorCode.notHead, `node ${this.config.nodeId} is not the head of chain ${this.chainId}`);
-    if (!this.hasLease()) throw new CatenaError(ErrorCode.unavailable, `node ${this.config.nodeId} has lost contact with the master and may no longer be the head`);
     const limits = this.config.limits;
     let bytes = 0;
     let largest = 0;
@@ -231,8 +230,14 @@ export class Replica {
     this.batchScheduled = false;
     const gathered = this.batch;
     this.batch = [];
-    if (!this.isHead) {
-      for (const p of gathered) p.conn.send(encodeError(p.id, new CatenaError(ErrorCode.notHead, "this node stopped being the head")));
+    // Checked once per batch, just before writing: nothing is written without the lease.
+    const refusal = !this.isHead
+      ? new CatenaError(ErrorCode.notHead, `node ${this.config.nodeId} stopped being the head of chain ${this.chainId}`)
+      : !this.hasLease()
+        ? new CatenaError(ErrorCode.unavailable, `node ${this.config.nodeId} has lost contact with the master and may no longer be the head`)
+        : null;
+    if (refusal) {
+      for (const p of gathered) p.conn.send(encodeError(p.id, refusal));
       return;
     }
     // A retry may have arrived in the same turn as its original: check again before writing.

@@ -18,6 +18,11 @@ export interface ConnectionHandler {
 
 export interface ConnectionLimits {
   frameBytesMax: number;
+  /** "turn": gather everything queued until the event loop's next turn (setImmediate) into one
+   * write — more per write when many promise reactions queue frames one after another, as a
+   * client with many appends in flight does. Default "microtask": write as soon as the current
+   * job ends. */
+  flush?: "microtask" | "turn";
   /** Bytes that may wait in the outgoing queue. Past this, `send` refuses and returns false. */
   queueBytesMax: number;
 }
@@ -86,7 +91,8 @@ export class Connection {
     if (this.queued >= this.limits.queueBytesMax / 2) this.wasCongested = true;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(this.flush);
+      if (this.limits.flush === "turn") setImmediate(this.flush);
+      else queueMicrotask(this.flush);
     }
     return true;
   }

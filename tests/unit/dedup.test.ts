@@ -58,17 +58,17 @@ describe("DedupTable", () => {
     expect(t.check(2, 1)).toEqual({ kind: "duplicate", firstOffset: 5 });
   });
 
-  test("eviction goes by recording order; the forgotten mark is the highest id evicted", () => {
+  test("ids recorded out of order are still found; the oldest in id order are forgotten first", () => {
     const t = new DedupTable();
-    t.record(1, 100_000, 0); // recorded first, so evicted first, though not the lowest id
-    for (let i = 1; i < DEDUP_REQUESTS_PER_CLIENT; i++) t.record(1, i, i);
+    t.record(1, 100_000, 0);
+    for (let i = 1; i < 50; i++) t.record(1, i, i); // below the newest: kept aside
     expect(t.check(1, 100_000)).toEqual({ kind: "duplicate", firstOffset: 0 });
-    t.record(1, DEDUP_REQUESTS_PER_CLIENT, 0);
+    expect(t.check(1, 7)).toEqual({ kind: "duplicate", firstOffset: 7 });
+    for (let i = 1; i <= DEDUP_REQUESTS_PER_CLIENT; i++) t.record(1, 100_000 + i, i);
+    // 100_000 fell off the front of the ring, and every id below it is forgotten with it.
     expect(t.check(1, 100_000)).toEqual({ kind: "tooOld" });
-    // An id never seen but below the mark cannot be checked any more.
-    expect(t.check(1, 50_000)).toEqual({ kind: "tooOld" });
-    // Ids below the mark are still remembered while they are in the window.
-    expect(t.check(1, 3)).toEqual({ kind: "duplicate", firstOffset: 3 });
+    expect(t.check(1, 7)).toEqual({ kind: "tooOld" });
+    expect(t.check(1, 100_001)).toEqual({ kind: "duplicate", firstOffset: 1 });
   });
 
   test("recording an id again updates its offset without growing the window", () => {
