@@ -255,7 +255,8 @@ export class Master {
   private nodeView(n: NodeRecord) {
     const alive = this.live.get(n.id);
     const chain = this.state.chains.find((c) => c.members.includes(n.id) || c.syncing === n.id);
-    const report = chain ? alive?.reports.find((r) => r.chainId === chain.chainId) : undefined;
+    // A node outside every chain (failed and removed, or standby) still shows what it last reported.
+    const report = chain ? alive?.reports.find((r) => r.chainId === chain.chainId) : alive?.reports[0];
     const failed = this.failed.has(n.id);
     const role = !chain ? "standby" : chain.syncing === n.id ? "syncing" : roleOf(chain, n.id);
     const tailReport = chain && chain.members.length > 0 ? this.live.get(chain.members[chain.members.length - 1])?.reports.find((r) => r.chainId === chain.chainId) : undefined;
