@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runLoad, type LoadResult } from "../bench/load.ts";
+import { runLoad, type LoadMode, type LoadResult } from "../bench/load.ts";
 import { UsageError, boolFlag, intFlag, stringFlag, type Parsed } from "./args.ts";
 import { startLocalCluster, type LocalCluster } from "./cluster-runner.ts";
 import { masterUrl } from "./common.ts";
@@ -11,6 +11,8 @@ import { masterUrl } from "./common.ts";
 export async function runBench(p: Parsed): Promise<number> {
   const json = boolFlag(p, "json");
   const sync = stringFlag(p, "sync") ?? "always";
+  const mode = stringFlag(p, "mode") ?? "append";
+  if (!["append", "read", "mixed", "subscribe"].includes(mode)) throw new UsageError(`bench: --mode must be append, read, mixed or subscribe, got "${mode}"`);
   if (!["always", "interval", "none"].includes(sync)) throw new UsageError(`bench: --sync must be always, interval or none, got "${sync}"`);
   let cluster: LocalCluster | null = null;
   let dir: string | null = null;
@@ -27,6 +29,7 @@ export async function runBench(p: Parsed): Promise<number> {
   try {
     const result = await runLoad({
       master,
+      mode: mode as LoadMode,
       clients: intFlag(p, "clients", "bench", 1, 1),
       inflight: intFlag(p, "inflight", "bench", 1, 1),
       sizeBytes: intFlag(p, "size", "bench", 100, 0),
@@ -34,12 +37,12 @@ export async function runBench(p: Parsed): Promise<number> {
       warmupS: intFlag(p, "warmup", "bench", 2, 0),
       progress: json ? undefined : (t, rate) => {
         const bar = "#".repeat(Math.min(40, Math.round(rate / 10_000)));
-        process.stderr.write(`${tty ? "\r\x1b[K" : ""}${t.toFixed(0).padStart(4)} s  ${String(rate).padStart(8)} appends/s  ${bar}${tty ? "" : "\n"}`);
+        process.stderr.write(`${tty ? "\r\x1b[K" : ""}${t.toFixed(0).padStart(4)} s  ${String(rate).padStart(8)} ops/s  ${bar}${tty ? "" : "\n"}`);
       },
     });
     if (tty) process.stderr.write("\n");
     console.log(json ? JSON.stringify({ sync: cluster ? sync : undefined, ...result }) : formatResult(result));
-    return result.errors > 0 && result.appends === 0 ? 1 : 0;
+    return result.errors > 0 && result.appends + result.reads + result.delivered === 0 ? 1 : 0;
   } finally {
     await cluster?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -47,12 +50,14 @@ export async function runBench(p: Parsed): Promise<number> {
 }
 
 function formatResult(r: LoadResult): string {
-  const l = r.latencyMs;
-  return [
-    `${r.clients} clients x ${r.inflight} in flight, ${r.sizeBytes} B payloads, ${r.durationS} s`,
-    `appends/s  ${r.appendsPerS}`,
-    `MB/s       ${r.mbPerS}`,
-    `latency ms p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}`,
-    `errors     ${r.errors}${r.firstError ? ` (first: ${r.firstError})` : ""}`,
-  ].join("\n");
+  const line = (name: string, l: LoadResult["latencyMs"]) => `${name} p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}`;
+  const out = [`${r.mode}: ${r.clients} clients x ${r.inflight} in flight, ${r.sizeBytes} B payloads, ${r.durationS} s`];
+  if (r.mode !== "read") out.push(`appends/s  ${r.appendsPerS}`, `MB/s       ${r.mbPerS}`);
+  if (r.mode === "read" || r.mode === "mixed") out.push(`reads/s    ${r.readsPerS}`);
+  if (r.mode === "subscribe") out.push(`delivered/s ${r.deliveredPerS} (all subscribers)`);
+  const first = r.mode === "read" ? "read latency ms    " : r.mode === "subscribe" ? "delivery latency ms" : "append latency ms  ";
+  out.push(line(first, r.latencyMs));
+  if (r.readLatencyMs) out.push(line("read latency ms    ", r.readLatencyMs));
+  out.push(`errors     ${r.errors}${r.firstError ? ` (first: ${r.firstError})` : ""}`);
+  return out.join("\n");
 }

@@ -77,7 +77,7 @@ const COMMANDS: Record<string, Command> = {
   },
   bench: {
     summary: "measure append throughput and latency",
-    usage: `catena bench [--master URL | --local] -c CLIENTS -r INFLIGHT --size BYTES --duration S [--warmup S] [--json]
+    usage: `catena bench [--master URL | --local] -c CLIENTS -r INFLIGHT --size BYTES --duration S [--warmup S] [--mode MODE] [--json]
 
   -c, --clients N   concurrent clients, each with its own connections (default 1)
   -r, --inflight N  appends each client keeps in flight (default 1)
@@ -86,9 +86,12 @@ const COMMANDS: Record<string, Command> = {
   --warmup S        unmeasured seconds first (default 2)
   --local           start a master and 3 nodes in a temporary directory, remove them after
   --sync POLICY     with --local: always | interval | none (default always)
+  --mode MODE       append (default) | read (point reads at random offsets) | mixed (half of
+                    each client's slots read) | subscribe (each client subscribes; one more
+                    client appends; latency is append sent -> delivered)
   --json            print one JSON object
 ${MASTER_FLAG}`,
-    flags: { values: ["master", "clients", "inflight", "size", "duration", "warmup", "sync"], booleans: ["local", "json"], aliases: { c: "clients", r: "inflight" } },
+    flags: { values: ["master", "clients", "inflight", "size", "duration", "warmup", "sync", "mode"], booleans: ["local", "json"], aliases: { c: "clients", r: "inflight" } },
     run: runBench,
   },
   demo: {
