@@ -22,6 +22,16 @@ export async function runBench(p: Parsed): Promise<number> {
     if (!json) console.error(`starting a local master and 3 nodes (sync = "${sync}") in ${dir}`);
     cluster = await startLocalCluster({ dir, sync: sync as "always" });
     master = cluster.masterUrl;
+    // Interrupted, it still stops the processes it started and removes their directory.
+    const local = cluster;
+    const localDir = dir;
+    const interrupted = async () => {
+      await local.stop();
+      rmSync(localDir, { recursive: true, force: true });
+      process.exit(130);
+    };
+    process.once("SIGINT", interrupted);
+    process.once("SIGTERM", interrupted);
   } else {
     master = masterUrl(p, "bench");
   }
