@@ -30,7 +30,8 @@ export async function runMaster(p: Parsed): Promise<number> {
 export async function runNode(p: Parsed): Promise<number> {
   const config = loadNodeConfig(configPath(p, "node"));
   const log = createLogger({ node: config.nodeId });
-  const node = new StorageNode(config, log);
+  // A test hook, never needed in production: see docs/testing.md.
+  const node = new StorageNode(config, log, { syncedFile: process.env.CATENA_TEST_SYNCED_FILE || undefined });
   await node.start();
   const signal = await untilSignal();
   log.info("node stopping", { signal });

@@ -61,7 +61,8 @@ interface PendingAppend {
   sentId: number;
   sentAt: number;
   deadline: number;
-  resolve(offsets: number[]): void;
+  /** Resolves with the offset of the request's first entry. */
+  resolve(firstOffset: number): void;
   reject(err: Error): void;
 }
 
@@ -128,19 +129,25 @@ export class CatenaClient {
   }
 
   /** Appends one entry; resolves with its offset once it is committed. */
-  async append(payload: Uint8Array | string): Promise<number> {
-    return (await this.appendMany([payload]))[0];
+  append(payload: Uint8Array | string): Promise<number> {
+    return this.request([toBytes(payload)]);
   }
 
   /** Appends several entries in one request; they get consecutive offsets. */
-  appendMany(payloads: (Uint8Array | string)[]): Promise<number[]> {
+  async appendMany(payloads: (Uint8Array | string)[]): Promise<number[]> {
+    if (payloads.length === 0) return [];
+    const first = await this.request(payloads.map(toBytes));
+    return Array.from({ length: payloads.length }, (_, i) => first + i);
+  }
+
+  /** Sends one APPEND; resolves with the offset of its first entry. */
+  private request(payloads: Uint8Array[]): Promise<number> {
     if (this.closed) return Promise.reject(new CatenaError(ErrorCode.unavailable, "client closed"));
-    if (payloads.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       const now = performance.now();
       const p: PendingAppend = {
         firstRequestId: this.nextRequestId,
-        payloads: payloads.map(toBytes),
+        payloads,
         remaining: payloads.length,
         firstOffset: -1,
         sentId: -1,
@@ -276,7 +283,7 @@ export class CatenaClient {
       if (index === 0) p.firstOffset = firstOffset + i;
       if (--p.remaining === 0) {
         if (p.sentId >= 0) this.sentIds.delete(p.sentId);
-        p.resolve(Array.from({ length: p.payloads.length }, (_, k) => p.firstOffset + k));
+        p.resolve(p.firstOffset);
       }
     }
   }

@@ -1,6 +1,6 @@
 // A storage node's config file: config/head.toml and its siblings.
 
-import { type Address, formatAddress } from "./address.ts";
+import { type Address, formatAddress, parseAddress } from "./address.ts";
 import { deepFreeze, parseToml, readConfigText, resolvePath } from "./file.ts";
 import { GiB, KiB, type Limits, MiB, readLimits, SEGMENT_HEADER_ROOM_BYTES } from "./limits.ts";
 import { DocumentReader, type KnownKeys, type SectionReader } from "./schema.ts";
@@ -30,6 +30,14 @@ export interface NodeConfig {
     readonly replication: Address;
     readonly admin: Address;
   };
+  /**
+   * What the node tells the master, and so its peers and clients, to dial: `advertise_addr`, or
+   * null to use the listen address. Lets a proxy (or NAT) sit in front of a listener.
+   */
+  readonly advertise: {
+    readonly client: Address | null;
+    readonly replication: Address | null;
+  };
   /** The master's HTTP API. */
   readonly master: Address;
   readonly heartbeatMs: number;
@@ -39,8 +47,8 @@ export interface NodeConfig {
 const NODE_KEYS: KnownKeys = {
   node: ["id"],
   log: ["dir", "sync", "sync_interval_ms", "segment_bytes", "index_interval_bytes"],
-  frontend: ["server_addr"],
-  replication: ["server_addr"],
+  frontend: ["server_addr", "advertise_addr"],
+  replication: ["server_addr", "advertise_addr"],
   admin: ["server_addr"],
   management: ["management_server_addr", "heartbeat_ms"],
   limits: [
@@ -64,11 +72,12 @@ export function parseNodeConfig(text: string, file: string): NodeConfig {
   const nodeId = readNodeId(doc.section("node"));
   const limits = readLimits(doc.section("limits"));
   const listen = readListen(doc);
+  const advertise = { client: readAdvertise(doc.section("frontend")), replication: readAdvertise(doc.section("replication")) };
   const management = doc.section("management");
   const master = management.requireAddress("management_server_addr", { allowPortZero: false });
   const heartbeatMs = management.readInteger("heartbeat_ms", { min: 10, max: 10_000 }) ?? 100;
   const log = readLog(doc.section("log"), limits);
-  return deepFreeze({ file, nodeId, log, listen, master, heartbeatMs, limits });
+  return deepFreeze({ file, nodeId, log, listen, advertise, master, heartbeatMs, limits });
 }
 
 function readNodeId(section: SectionReader): string {
@@ -117,4 +126,12 @@ function readListen(doc: DocumentReader): NodeConfig["listen"] {
     listen[field] = address;
   }
   return listen as NodeConfig["listen"];
+}
+
+function readAdvertise(section: SectionReader): Address | null {
+  const text = section.readString("advertise_addr");
+  if (text === undefined) return null;
+  const address = parseAddress(text, { allowPortZero: false });
+  if (typeof address === "string") section.fail("advertise_addr", address);
+  return address;
 }

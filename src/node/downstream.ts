@@ -9,7 +9,7 @@ import type { Address } from "../config/index.ts";
 import { CatenaError, ErrorCode } from "../protocol/errors.ts";
 import { PROTOCOL_VERSION } from "../protocol/frame.ts";
 import { FrameType, PeerKind, REPLICATE_HEADER_BYTES, decodeError, decodeHelloOk, decodeWatermark, encodeHello, encodeWatermark, writeReplicateHeader, type HelloOk } from "../protocol/messages.ts";
-import { dataView } from "../protocol/record.ts";
+import { allocate } from "../protocol/record.ts";
 import type { Connection } from "../transport/connection.ts";
 import { connect } from "../transport/tcp.ts";
 import type { Logger } from "../util/logger.ts";
@@ -100,7 +100,9 @@ export class Downstream {
     const conn = this.conn;
     if (!conn || !this.streaming) return;
     const limits = this.host.limits;
-    const target = this.host.logEnd();
+    // A live batch may be offered before it is in the local log (it is forwarded first).
+    const logEnd = this.host.logEnd();
+    const target = Math.max(logEnd, this.live.length > 0 ? this.live[this.live.length - 1].end : 0);
     // Stop at half the connection's queue: the socket is slower than the log (a catch-up); the
     // queue's drain resumes the pump.
     const queueRoom = limits.connectionQueueBytesMax / 2;
@@ -120,6 +122,7 @@ export class Downstream {
         frame = next.frame;
         end = next.end;
       } else {
+        if (this.sentEnd >= logEnd) break; // the rest is only in live batches not yet offered in order
         const built = this.frameFromLog(this.sentEnd);
         frame = built.frame;
         end = built.end;
@@ -134,14 +137,15 @@ export class Downstream {
       this.sentEnd = end;
     }
     this.flushDurable();
+    conn.flushNow();
   }
 
   /** A catch-up read may end inside a live batch; that batch is then read from the log too. */
   private frameFromLog(from: number): { frame: Uint8Array; end: number } {
     const { bytes, count } = this.host.readRecords(from, this.host.limits.batchBytesMax);
-    const frame = new Uint8Array(REPLICATE_HEADER_BYTES + bytes.length);
+    const { bytes: frame, dv } = allocate(REPLICATE_HEADER_BYTES + bytes.length);
     frame.set(bytes, REPLICATE_HEADER_BYTES);
-    writeReplicateHeader(dataView(frame), frame.length, this.host.chainId, this.host.epoch(), from, count);
+    writeReplicateHeader(dv, frame.length, this.host.chainId, this.host.epoch(), from, count);
     return { frame, end: from + count };
   }
 

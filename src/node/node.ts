@@ -14,6 +14,13 @@ import { clientHandler, replicationHandler } from "./frontend.ts";
 import { parseLayout, type ChainLayoutJson } from "./layout.ts";
 import { MasterLink, type ChainReport } from "./master-link.ts";
 import { Replica } from "./replica.ts";
+import { SyncedFile } from "./synced-file.ts";
+
+/** Hooks for tests only; src/cli fills them from the environment (docs/testing.md). */
+export interface NodeTestHooks {
+  /** Write the segments' fdatasynced lengths to this file after every sync round. */
+  syncedFile?: string;
+}
 
 export class StorageNode {
   readonly replicas = new Map<number, Replica>();
@@ -21,12 +28,16 @@ export class StorageNode {
   private listeners: Listener[] = [];
   private admin: AdminServer | null = null;
   private masterLink: MasterLink | null = null;
+  private readonly syncedFile: SyncedFile | null;
   readonly startedAt = Date.now();
 
   constructor(
     readonly config: NodeConfig,
     readonly log: Logger,
-  ) {}
+    hooks: NodeTestHooks = {},
+  ) {
+    this.syncedFile = hooks.syncedFile ? new SyncedFile(hooks.syncedFile) : null;
+  }
 
   async start(): Promise<void> {
     mkdirSync(this.config.log.dir, { recursive: true });
@@ -46,9 +57,10 @@ export class StorageNode {
     const replication = listen(this.config.listen.replication, limits, () => {}, replicationHandler(lookup, this.log));
     this.listeners.push(replication);
     this.admin = startAdmin(this);
+    const { advertise } = this.config;
     const addresses = {
-      clientAddr: formatAddress(dialableAddress({ host: this.config.listen.client.host, port: client.port })),
-      replicationAddr: formatAddress(dialableAddress({ host: this.config.listen.replication.host, port: replication.port })),
+      clientAddr: formatAddress(advertise.client ?? dialableAddress({ host: this.config.listen.client.host, port: client.port })),
+      replicationAddr: formatAddress(advertise.replication ?? dialableAddress({ host: this.config.listen.replication.host, port: replication.port })),
       adminAddr: formatAddress(dialableAddress({ host: this.config.listen.admin.host, port: this.admin.port })),
     };
     this.log.info("node listening", { ...addresses, dataDir: this.config.log.dir, sync: this.config.log.sync });
@@ -82,6 +94,7 @@ export class StorageNode {
         recordBytesMax: this.config.limits.recordBytesMax,
         sync: this.config.log.sync,
         syncIntervalMs: this.config.log.syncIntervalMs,
+        trackSynced: this.syncedFile !== null,
       });
       if (log.recovery.truncatedBytes > 0) {
         this.log.warn("log recovery cut a torn or corrupt tail", { chain: chainId, truncatedBytes: log.recovery.truncatedBytes, problem: log.recovery.problem });
@@ -91,6 +104,7 @@ export class StorageNode {
       };
       const replica = new Replica(chainId, log, this.config, this.log.child({ chain: chainId }), () => this.masterLink?.hasLease() ?? false);
       this.replicas.set(chainId, replica);
+      this.syncedFile?.track(log);
       this.log.info("replica opened", { chain: chainId, logEnd: log.endOffset, segments: log.segmentCount });
       return replica;
     })();

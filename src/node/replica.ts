@@ -15,7 +15,7 @@ import {
   FrameType, REPLICATE_HEADER_BYTES, encodeAppendOk, encodeEntries, encodeError, encodeHelloOk, encodeLatestOk, encodeWatermark,
   writeReplicateHeader, type AckRun, type Append, type Hello, type Read, type Replicate,
 } from "../protocol/messages.ts";
-import { RECORD_HEADER_BYTES, dataView, encodeRecordInto, getU32, getU64, iterateRecords, scanRecords } from "../protocol/record.ts";
+import { RECORD_HEADER_BYTES, allocate, encodeRecordInto, getU32, getU64, iterateRecords, scanRecords } from "../protocol/record.ts";
 import type { Connection } from "../transport/connection.ts";
 import type { Logger } from "../util/logger.ts";
 import { CommitFile } from "./commit-file.ts";
@@ -275,8 +275,7 @@ export class Replica {
   };
 
   private writeBatch(pending: PendingAppend[], start: number, end: number, recordBytes: number): void {
-    const frame = new Uint8Array(REPLICATE_HEADER_BYTES + recordBytes);
-    const dv = dataView(frame);
+    const { bytes: frame, dv } = allocate(REPLICATE_HEADER_BYTES + recordBytes);
     const first = this.log.endOffset;
     let offset = first;
     let pos = REPLICATE_HEADER_BYTES;
@@ -291,6 +290,9 @@ export class Replica {
 
   /** A batch is in the local log: forward it and move the watermark. */
   private stored(frame: Uint8Array, first: number, end: number): void {
+    // Forward first, then write: the successor's work overlaps this node's disk write. Safe,
+    // because nothing counts toward the commit until it is written (and synced) everywhere.
+    this.downstream?.offer(frame, first, end);
     this.log.append(frame, REPLICATE_HEADER_BYTES, frame.length, end - first);
     if (this.recentBytes + frame.length <= this.config.limits.inflightBytesMax) {
       this.recent.push({ frame, first, end });
@@ -299,7 +301,6 @@ export class Replica {
     this.stats.appends += end - first;
     this.stats.appendBytes += frame.length - REPLICATE_HEADER_BYTES;
     this.stats.batches++;
-    this.downstream?.offer(frame, first, end);
     if (this.config.log.sync !== "always") this.localProgress();
   }
 

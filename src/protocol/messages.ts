@@ -3,7 +3,7 @@
 
 import { CatenaError, ErrorCode } from "./errors.ts";
 import { FRAME_HEADER_BYTES, writeFrameHeader } from "./frame.ts";
-import { dataView, getU32, getU64, writeU64 } from "./record.ts";
+import { allocate, getU32, getU64, writeU64 } from "./record.ts";
 
 export const FrameType = {
   hello: 0x01,
@@ -58,8 +58,7 @@ export class FrameWriter {
   readonly dv: DataView;
   pos = FRAME_HEADER_BYTES;
   constructor(type: number, id: number, bodyBytes: number) {
-    this.bytes = new Uint8Array(FRAME_HEADER_BYTES + bodyBytes);
-    this.dv = dataView(this.bytes);
+    ({ bytes: this.bytes, dv: this.dv } = allocate(FRAME_HEADER_BYTES + bodyBytes));
     writeFrameHeader(this.dv, 0, this.bytes.length, type, id);
   }
   u8(v: number): this { this.dv.setUint8(this.pos++, v); return this; }

@@ -34,6 +34,13 @@ export function writeU64(dv: DataView, pos: number, value: number): void {
   dv.setUint32(pos + 4, Math.floor(value / TWO_32), true);
 }
 
+/** Fresh bytes with a DataView over them. Made from one ArrayBuffer: asking a Uint8Array for its
+ * `.buffer` afterwards costs an extra allocation in JavaScriptCore. */
+export function allocate(length: number): { bytes: Uint8Array; dv: DataView } {
+  const buffer = new ArrayBuffer(length);
+  return { bytes: new Uint8Array(buffer), dv: new DataView(buffer) };
+}
+
 export function dataView(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -97,6 +97,12 @@ export class Connection {
     return true;
   }
 
+  /** Writes what is queued now rather than when the current job ends (forwarding a batch before
+   * the local disk write that follows it). */
+  flushNow(): void {
+    if (this.queued > 0) this.flush();
+  }
+
   /** Sends what is queued, then closes the socket. */
   close(): void {
     if (this.closing) return;
