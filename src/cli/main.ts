@@ -23,14 +23,14 @@ const MASTER_FLAG = "  --master URL      the master's HTTP address (default: $CA
 const COMMANDS: Record<string, Command> = {
   master: {
     summary: "run the master (membership, epochs, the cluster API)",
-    usage: "catena master --config FILE\n\n  --config FILE     master config (TOML), e.g. config/master.toml",
-    flags: { values: ["config"] },
+    usage: "catena master --config FILE [--log-level LEVEL]\n\n  --config FILE     master config (TOML), e.g. config/master.toml\n  --log-level LEVEL debug | info | warn | error (default: $CATENA_LOG_LEVEL, else info)\n\nLogs go to stderr: JSON lines, or short readable lines on a terminal.",
+    flags: { values: ["config", "log-level"] },
     run: runMaster,
   },
   node: {
     summary: "run a storage node",
-    usage: "catena node --config FILE\n\n  --config FILE     node config (TOML), e.g. config/head.toml",
-    flags: { values: ["config"] },
+    usage: "catena node --config FILE [--log-level LEVEL]\n\n  --config FILE     node config (TOML), e.g. config/head.toml\n  --log-level LEVEL debug | info | warn | error (default: $CATENA_LOG_LEVEL, else info)\n\nLogs go to stderr: JSON lines, or short readable lines on a terminal.",
+    flags: { values: ["config", "log-level"] },
     run: runNode,
   },
   append: {

@@ -4,9 +4,16 @@ import { loadMasterConfig, loadNodeConfig } from "../config/index.ts";
 import { masterApp } from "../master/http.ts";
 import { Master } from "../master/master.ts";
 import { StorageNode } from "../node/node.ts";
-import { createLogger } from "../util/logger.ts";
+import { LOG_LEVELS, createLogger, setLogLevel, type Level } from "../util/logger.ts";
 import { UsageError, stringFlag, type Parsed } from "./args.ts";
 import { untilSignal } from "./common.ts";
+
+/** --log-level, else $CATENA_LOG_LEVEL, else info. */
+function applyLogLevel(p: Parsed, command: string): void {
+  const level = stringFlag(p, "log-level") ?? process.env.CATENA_LOG_LEVEL ?? "info";
+  if (!LOG_LEVELS.includes(level as Level)) throw new UsageError(`${command}: log level must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
+  setLogLevel(level as Level);
+}
 
 function configPath(p: Parsed, command: string): string {
   const file = stringFlag(p, "config");
@@ -15,6 +22,7 @@ function configPath(p: Parsed, command: string): string {
 }
 
 export async function runMaster(p: Parsed): Promise<number> {
+  applyLogLevel(p, "master");
   const config = loadMasterConfig(configPath(p, "master"));
   const log = createLogger({ role: "master" });
   const master = new Master(config, log);
@@ -28,6 +36,7 @@ export async function runMaster(p: Parsed): Promise<number> {
 }
 
 export async function runNode(p: Parsed): Promise<number> {
+  applyLogLevel(p, "node");
   const config = loadNodeConfig(configPath(p, "node"));
   const log = createLogger({ node: config.nodeId });
   // A test hook, never needed in production: see docs/testing.md.

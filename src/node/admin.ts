@@ -53,7 +53,13 @@ function metrics(node: StorageNode): string {
 
 export function startAdmin(node: StorageNode): AdminServer {
   const app = new Hono();
+  // Liveness: the process answers. Readiness: it has its lease from the master and serves a chain.
   app.get("/health", (c) => c.json({ ok: true, id: node.config.nodeId }));
+  app.get("/health/ready", (c) => {
+    const serving = [...node.replicas.values()].filter((r) => r.role !== "none" && r.role !== "syncing").map((r) => r.chainId);
+    const ready = node.hasLease() && serving.length > 0;
+    return c.json({ ready, lease: node.hasLease(), servingChains: serving }, ready ? 200 : 503);
+  });
   app.get("/v1/status", (c) => c.json(nodeStatus(node)));
   app.get("/metrics", (c) => c.text(metrics(node), 200, { "content-type": "text/plain; version=0.0.4" }));
   const server = Bun.serve({ hostname: node.config.listen.admin.host, port: node.config.listen.admin.port, fetch: app.fetch });

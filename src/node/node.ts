@@ -72,6 +72,10 @@ export class StorageNode {
     return this.listeners.map((l) => l.port);
   }
 
+  hasLease(): boolean {
+    return this.masterLink?.hasLease() ?? false;
+  }
+
   get lastMasterContact(): number {
     return this.masterLink?.lastContact ?? 0;
   }

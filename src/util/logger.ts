@@ -12,7 +12,9 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-let minimum: Level = (process.env.CATENA_LOG_LEVEL as Level) in RANK ? (process.env.CATENA_LOG_LEVEL as Level) : "info";
+export const LOG_LEVELS = Object.keys(RANK) as Level[];
+
+let minimum: Level = "info";
 
 export function setLogLevel(level: Level): void {
   minimum = level;
