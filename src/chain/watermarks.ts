@@ -58,6 +58,13 @@ export class Watermarks {
     return this.recompute();
   }
 
+  /** This node's log was cut back to `end` (entries the chain does not have were dropped). */
+  localTruncated(end: number): WatermarkEffects {
+    if (end >= this.localAckable) return {};
+    this.localAckable = end;
+    return this.recompute();
+  }
+
   /** The predecessor reported its DURABLE value. */
   upstreamAdvanced(end: number): WatermarkEffects {
     if (end <= this.upstreamDurable) return {};

@@ -297,16 +297,16 @@ export class CatenaClient {
   /** Fails appends past their deadline; sends again those unanswered for resendAfterMs. */
   private checkAppends(): void {
     if (this.appends.size === 0) return;
-    if (!this.head?.isOpen || !this.tail?.isOpen) {
-      // A node went away: poll the master until it installs a new layout (refresh sends again).
-      void this.refreshSoon().catch(() => {});
-      return;
-    }
     const now = performance.now();
     const stale: PendingAppend[] = [];
     for (const p of new Set(this.appends.values())) {
       if (now > p.deadline) this.settle(p, new CatenaError(ErrorCode.unavailable, `append not acknowledged within ${this.timeoutMs} ms`));
       else if (now - p.sentAt > this.resendAfterMs) stale.push(p);
+    }
+    if (!this.head?.isOpen || !this.tail?.isOpen) {
+      // A node went away: poll the master until it installs a new layout (refresh sends again).
+      void this.refreshSoon().catch(() => {});
+      return;
     }
     if (stale.length === 0) return;
     void this.refreshSoon().then(() => {

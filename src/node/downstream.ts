@@ -20,6 +20,8 @@ export interface DownstreamHost {
   epoch(): number;
   logEnd(): number;
   commitEnd(): number;
+  /** The successor is a syncing (returning or new) node, not yet part of the commit. */
+  successorSyncing(): boolean;
   /** CRC of the entry at `offset`, or null when this log does not hold it. */
   entryCrc(offset: number): number | null;
   /** Whole records from `from`, as the log returns them. */
@@ -54,7 +56,7 @@ export class Downstream {
 
   constructor(
     readonly successorId: string,
-    private readonly addr: Address,
+    readonly address: Address,
     private readonly host: DownstreamHost,
   ) {
     this.open();
@@ -158,7 +160,7 @@ export class Downstream {
   private open(): void {
     if (this.stopped) return;
     const limits = { frameBytesMax: this.host.limits.frameBytesMax, queueBytesMax: this.host.limits.connectionQueueBytesMax };
-    connect(this.addr, limits, {
+    connect(this.address, limits, {
       frame: (conn, type, _id, frame) => this.frame(conn, type, frame),
       failed: (_conn, problem) => this.host.log.warn("replication link to the successor failed", { successor: this.successorId, problem }),
       closed: (conn) => {
@@ -212,7 +214,11 @@ export class Downstream {
       this.conn?.close();
       return;
     }
-    const matches = successorEnd <= ours && (successorEnd === 0 || this.host.entryCrc(successorEnd - 1) === h.lastCrc);
+    // A syncing node's entries above its commit end were never checked against the chain: a
+    // matching last entry does not prove the ones before it match (a retried request can land at
+    // the same offset in a different order), so they are always dropped and copied again.
+    const unchecked = this.host.successorSyncing() && successorEnd > h.commitEnd;
+    const matches = !unchecked && successorEnd <= ours && (successorEnd === 0 || this.host.entryCrc(successorEnd - 1) === h.lastCrc);
     if (!matches) {
       this.host.log.warn("successor holds entries the chain does not have; telling it to truncate them", { successor: this.successorId, successorEnd, truncateTo: h.commitEnd, ourEnd: ours });
       this.conn?.send(encodeWatermark(FrameType.truncate, { chainId: this.host.chainId, epoch: this.host.epoch(), offset: h.commitEnd }));

@@ -104,7 +104,8 @@ export class StorageNode {
         this.log.warn("log recovery cut a torn or corrupt tail", { chain: chainId, truncatedBytes: log.recovery.truncatedBytes, problem: log.recovery.problem });
       }
       log.onFailure = (err: Error) => {
-        this.log.error("the log failed; this node can no longer accept writes for the chain", { chain: chainId, error: err.message });
+        this.log.error("the log failed; this node stops heartbeating so that the master replaces it", { chain: chainId, error: err.message });
+        this.masterLink?.stop();
       };
       const replica = new Replica(chainId, log, this.config, this.log.child({ chain: chainId }), () => this.masterLink?.hasLease() ?? false);
       this.replicas.set(chainId, replica);

@@ -146,6 +146,7 @@ export class Replica {
     else this.role = index === 0 ? "head" : isLast ? "tail" : "middle";
     this.durableSeen = false;
     this.commitFloor = 0;
+    this.lastSyncProgress = -1;
     // Every new epoch starts a fresh replication stream: the handshake re-learns where the
     // successor's log ends (it may be a different node, at a different address, or have lost an
     // unsynced tail), and the successor refuses streams from an older epoch.
@@ -180,6 +181,7 @@ export class Replica {
       commitEnd: () => this.commitEnd,
       entryCrc: (offset: number) => this.entryCrc(offset),
       readRecords: (from: number, maxBytes: number) => this.log.read(from, 1 << 30, maxBytes),
+      successorSyncing: () => this.successorSyncing,
       commitReported: (end: number) => {
         // A syncing successor reports its progress, not a commit end.
         if (!this.successorSyncing) this.apply(this.marks.commitReported(end, this.log.endOffset));
@@ -281,11 +283,23 @@ export class Replica {
     let pos = REPLICATE_HEADER_BYTES;
     for (let i = start; i < end; i++) {
       const p = pending[i];
-      this.dedup.record(p.clientId, p.firstRequestId, offset);
       for (let k = 0; k < p.payloads.length; k++) pos = encodeRecordInto(frame, dv, pos, offset++, p.clientId, p.firstRequestId + k, p.payloads[k]);
     }
     writeReplicateHeader(dv, frame.length, this.chainId, this.epoch, first, offset - first);
-    this.stored(frame, first, offset);
+    try {
+      this.stored(frame, first, offset);
+    } catch (e) {
+      // The log failed (disk full, I/O error): nothing here was written, so nothing is remembered
+      // as written; the clients hear of it and retry elsewhere once this node is replaced.
+      const err = new CatenaError(ErrorCode.unavailable, `node ${this.config.nodeId} could not write to its log: ${(e as Error).message}`);
+      for (let i = start; i < end; i++) pending[i].conn.send(encodeError(pending[i].id, err));
+      return;
+    }
+    offset = first;
+    for (let i = start; i < end; i++) {
+      this.dedup.record(pending[i].clientId, pending[i].firstRequestId, offset);
+      offset += pending[i].payloads.length;
+    }
   }
 
   /** A batch is in the local log: forward it and move the watermark. */
@@ -348,6 +362,15 @@ export class Replica {
     this.recent = [];
     this.recentBytes = 0;
     await this.log.truncateFrom(offset);
+    // Everything derived from the dropped entries goes too: the watermark, the progress reported
+    // upstream, and what was already forwarded downstream.
+    this.apply(this.marks.localTruncated(this.ackableEnd()));
+    this.lastSyncProgress = -1;
+    if (this.downstream) {
+      const { successorId, address } = this.downstream;
+      this.downstream.stop();
+      this.downstream = new Downstream(successorId, address, this.downstreamHost());
+    }
     this.logger.warn("truncated entries the chain does not have", { chain: this.chainId, from: offset, droppedTo: before });
     if (conn === this.upstream && conn.isOpen) conn.send(this.describeLog(0));
   }
