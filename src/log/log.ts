@@ -65,6 +65,20 @@ export class Log {
     try {
       const limits = { indexIntervalBytes: opts.indexIntervalBytes, recordBytesMax: opts.recordBytesMax };
       const { segments, report } = recoverSegments(opts.dir, limits, opts.verifySealed ?? true);
+      // A last segment file cut short (a crash before preallocation finished, or a file truncated
+      // by hand) and holding no records is replaced by a full-size one at the same base.
+      const last = segments[segments.length - 1];
+      if (last && last.capacity < opts.segmentBytes && last.writePos === last.capacity) {
+        // Segments are preallocated: a last file that ends exactly where its records end was cut.
+        const cut = `${last.path}: the file is ${last.capacity} bytes, shorter than a segment (${opts.segmentBytes}); anything written past it was lost`;
+        report.problem = report.problem ? `${report.problem}; ${cut}` : cut;
+      }
+      if (last && last.writePos === 0 && last.capacity < opts.segmentBytes) {
+        segments.pop();
+        last.remove();
+        segments.push(Segment.install(opts.dir, last.base, preallocateSync(opts.dir, opts.segmentBytes), limits));
+        fs.fsyncSync(dirFd);
+      }
       if (segments.length === 0) {
         segments.push(Segment.install(opts.dir, 0, preallocateSync(opts.dir, opts.segmentBytes), limits));
         fs.fsyncSync(dirFd);

@@ -503,6 +503,7 @@ export class Replica {
   }
 
   latest(id: number): Uint8Array {
+    this.checkServing();
     return encodeLatestOk(id, { startOffset: this.log.startOffset, commitEnd: this.commitEnd, logEnd: this.log.endOffset });
   }
 
@@ -531,15 +532,21 @@ export class Replica {
   }
 
   private checkReadable(from: number): void {
-    if (!this.isTail) throw new CatenaError(ErrorCode.notServing, `node ${this.config.nodeId} is not the tail of chain ${this.chainId}; reads go to the tail`);
-    if (!this.hasLease()) throw new CatenaError(ErrorCode.notServing, `node ${this.config.nodeId} has lost contact with the master and serves no reads until it is back`);
-    if (!this.isHead && (!this.durableSeen || this.commitEnd < this.commitFloor)) {
-      throw new CatenaError(ErrorCode.notServing, `node ${this.config.nodeId} became the tail moments ago and is still learning the commit end`);
-    }
+    this.checkServing();
     const start = this.log.startOffset;
     const commit = this.commitEnd;
     if (from < start || from > commit) {
       throw new CatenaError(ErrorCode.offsetOutOfRange, `offset ${from} is outside the readable range [${start}, ${commit}]`, start, commit);
+    }
+  }
+
+  /** Only the current tail, holding its lease and knowing the commit end of its epoch, answers
+   * reads, LATEST and subscriptions: anything else could answer from a stale commit end. */
+  private checkServing(): void {
+    if (!this.isTail) throw new CatenaError(ErrorCode.notServing, `node ${this.config.nodeId} is not the tail of chain ${this.chainId}; reads go to the tail`);
+    if (!this.hasLease()) throw new CatenaError(ErrorCode.notServing, `node ${this.config.nodeId} has lost contact with the master and serves no reads until it is back`);
+    if (!this.isHead && (!this.durableSeen || this.commitEnd < this.commitFloor)) {
+      throw new CatenaError(ErrorCode.notServing, `node ${this.config.nodeId} became the tail moments ago and is still learning the commit end`);
     }
   }
 
