@@ -4,10 +4,11 @@
 //
 // "Final log": the tail's log after healing (every member's must be the same). Under
 // sync = "always" nothing is excused. Under "interval" and "none" a power loss of every node at
-// once may lose acknowledged entries (README): for each such loss at time t, the lowest offset
-// where something observed before t disagrees with the final log is that loss's cut; what was
-// observed before t at or above the cut belongs to a log that is gone and is not compared, and an
-// acknowledged entry lost there must have been acknowledged within `lossWindowMs` before t.
+// once may lose acknowledged entries (README). For each such loss, the lowest offset where
+// something recorded before the nodes were started again disagrees with the final log is that
+// loss's cut; what was recorded before the restart at or above the cut belongs to a log that is
+// gone and is not compared, and an acknowledged entry lost there must have been acknowledged at
+// most `lossWindowMs` before the kills.
 
 import type { HistoryEvent } from "./history.ts";
 
@@ -24,8 +25,8 @@ export interface CheckInput {
   replicas: ReplicaLog[];
   /** The node whose log is the final log (the tail). */
   finalNode: string;
-  /** performance.now() of each power loss of every node at once; empty under sync = "always". */
-  lossTimes: number[];
+  /** Each power loss of every node at once (performance.now()); empty under sync = "always". */
+  losses: { killedAt: number; restartedAt: number }[];
   lossWindowMs: number;
 }
 
@@ -110,10 +111,10 @@ export function check(input: CheckInput): CheckResult {
     if (e.type === "ok" && e.entries) for (const [o, p] of e.entries) observations.push({ t: e.t, offset: o, value: valueOf(p), ev: e });
     if (e.type === "ok" && e.commitEnd !== undefined && e.commitEnd > stats.finalLength) observations.push({ t: e.t, offset: stats.finalLength, value: null, ev: e });
   }
-  const cuts = input.lossTimes.map((t) => {
+  const cuts = input.losses.map(({ killedAt, restartedAt: t }) => {
     let cut = Infinity;
     for (const o of observations) if (o.t < t && (o.value === null || at(o.offset) !== o.value)) cut = Math.min(cut, o.offset);
-    return { t, cut };
+    return { t, killedAt, cut };
   });
   const excused = (t: number, offset: number) => cuts.some((c) => t < c.t && offset >= c.cut);
 
@@ -129,13 +130,13 @@ export function check(input: CheckInput): CheckResult {
       if (at(offset) === v) continue;
       ok = false;
       const lost = cuts.find((c) => e.t < c.t && offset >= c.cut);
-      if (lost && lost.t - e.t <= input.lossWindowMs) {
+      if (lost && lost.killedAt - e.t <= input.lossWindowMs) {
         count("ackedLostWithinWindow");
-        stats.ackedLostAgeMaxMs = Math.max(stats.ackedLostAgeMaxMs ?? 0, Math.round(lost.t - e.t));
+        stats.ackedLostAgeMaxMs = Math.max(stats.ackedLostAgeMaxMs ?? 0, Math.round(lost.killedAt - e.t));
         continue;
       }
       const where = seen.has(v) ? `it is at ${seen.get(v)}` : "it is not in the final log";
-      const why = lost ? ` (acknowledged ${Math.round(lost.t - e.t)} ms before a power loss of every node; the documented window is ${input.lossWindowMs} ms)` : "";
+      const why = lost ? ` (acknowledged ${Math.round(lost.killedAt - e.t)} ms before a power loss of every node; the documented window is ${input.lossWindowMs} ms)` : "";
       fail(lost ? "acked-loss-bound" : "acked-in-final-log", `${JSON.stringify(v)} was acknowledged at offset ${offset}, but ${where}; the final log has ${JSON.stringify(at(offset) ?? null)} there${why}`, [inv, e]);
     }
     if (ok) confirmed.add(e.id);
@@ -185,14 +186,16 @@ export function check(input: CheckInput): CheckResult {
  * offset observed before they were invoked (so reads never go back, and see every ack before them).
  */
 function checkRealTime(input: CheckInput, invokes: Map<number, HistoryEvent>, confirmed: Set<number>, fail: (p: string, m: string, e: HistoryEvent[]) => void): void {
-  const losses = [...input.lossTimes].sort((a, b) => a - b);
+  const losses = input.losses.map((l) => l.restartedAt).sort((a, b) => a - b);
   let lossIndex = 0;
   let maxAcked = -1;
   let maxAckedBy: HistoryEvent | null = null;
   let maxCommit = 0;
   let maxCommitBy: HistoryEvent | null = null;
-  const requiredOffset = new Map<number, { offset: number; by: HistoryEvent | null }>();
-  const requiredCommit = new Map<number, { commit: number; by: HistoryEvent | null }>();
+  // Each requirement remembers the era it was made in: one made before a power loss of every node
+  // does not bind an operation that completed after it (under the weaker sync policies).
+  const requiredOffset = new Map<number, { offset: number; by: HistoryEvent | null; era: number }>();
+  const requiredCommit = new Map<number, { commit: number; by: HistoryEvent | null; era: number }>();
   for (const e of input.events) {
     while (lossIndex < losses.length && losses[lossIndex] <= e.t) {
       // The log may legitimately be shorter after a power loss of every node (weaker policies).
@@ -200,13 +203,13 @@ function checkRealTime(input: CheckInput, invokes: Map<number, HistoryEvent>, co
       maxAcked = -1;
       maxCommit = 0;
     }
-    if (e.type === "invoke" && e.f === "append") requiredOffset.set(e.id, { offset: maxAcked, by: maxAckedBy });
-    if (e.type === "invoke" && (e.f === "read" || e.f === "latest")) requiredCommit.set(e.id, { commit: maxCommit, by: maxCommitBy });
+    if (e.type === "invoke" && e.f === "append") requiredOffset.set(e.id, { offset: maxAcked, by: maxAckedBy, era: lossIndex });
+    if (e.type === "invoke" && (e.f === "read" || e.f === "latest")) requiredCommit.set(e.id, { commit: maxCommit, by: maxCommitBy, era: lossIndex });
     if (e.type !== "ok") continue;
     if (e.f === "append" && confirmed.has(e.id)) {
       const need = requiredOffset.get(e.id)!;
       const first = Math.min(...e.offsets!);
-      if (first <= need.offset) {
+      if (first <= need.offset && need.era === lossIndex) {
         fail("realtime-order", `an append acknowledged at offset ${need.offset} before this one was sent, but this one got offset ${first}`, [need.by!, invokes.get(e.id)!, e]);
       }
       const last = Math.max(...e.offsets!);
@@ -219,8 +222,8 @@ function checkRealTime(input: CheckInput, invokes: Map<number, HistoryEvent>, co
     }
     if ((e.f === "read" || e.f === "latest") && e.commitEnd !== undefined) {
       const need = requiredCommit.get(e.id)!;
-      if (e.commitEnd < need.commit) {
-        fail("read-linearizable", `${e.f} reported commit end ${e.commitEnd}, but offsets below ${need.commit} were committed before it was sent`, [need.by!, invokes.get(e.id)!, e]);
+      if (e.commitEnd < need.commit && need.era === lossIndex) {
+        fail(e.f === "latest" ? "latest-linearizable" : "read-linearizable", `${e.f} reported commit end ${e.commitEnd}, but offsets below ${need.commit} were committed before it was sent`, [need.by!, invokes.get(e.id)!, e]);
       }
       if (e.commitEnd > maxCommit) [maxCommit, maxCommitBy] = [e.commitEnd, e];
     }

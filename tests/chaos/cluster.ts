@@ -35,6 +35,12 @@ interface Proc {
 }
 
 const usedPorts = new Set<number>();
+const running = new Set<ChaosCluster>();
+
+/** Stops every cluster this process started (for a harness interrupted by a signal). */
+export async function stopAllClusters(): Promise<void> {
+  await Promise.all([...running].map((c) => c.stop()));
+}
 
 /** A free port in [20000, 32000), below Linux's ephemeral range (32768-60999). */
 export function pickPort(): number {
@@ -72,12 +78,12 @@ export class ChaosCluster {
     writeFileSync(masterToml, `[master]\nserver_addr = "127.0.0.1:${masterPort}"\nstate_dir = "${join(opts.dir, "master")}"\nreplication_factor = ${opts.replicationFactor}\n`);
     this.procs.set("master", { name: "master", args: ["master", "--config", masterToml], env: {}, proc: null, expectExit: false, paused: false });
     for (const name of this.nodeNames) {
-      const [clientPort, replicationPort] = [pickPort(), pickPort()];
+      const [clientPort, replicationPort, adminPort] = [pickPort(), pickPort(), pickPort()];
       const client = this.link(`${name}.client`, { host: "127.0.0.1", port: clientPort });
       const repl = this.link(`${name}.repl`, { host: "127.0.0.1", port: replicationPort });
       const toMaster = this.link(`${name}->master`, master);
       const file = join(opts.dir, `${name}.toml`);
-      writeFileSync(file, nodeToml(name, opts, { clientPort, replicationPort, client: client.address, repl: repl.address, master: toMaster.address }));
+      writeFileSync(file, nodeToml(name, opts, { clientPort, replicationPort, adminPort, client: client.address, repl: repl.address, master: toMaster.address }));
       this.procs.set(name, { name, args: ["node", "--config", file], env: { CATENA_TEST_SYNCED_FILE: this.syncedFile(name) }, proc: null, expectExit: false, paused: false });
     }
   }
@@ -85,6 +91,7 @@ export class ChaosCluster {
   /** Starts the master, then the nodes one by one (join order is chain order), and waits for the chain. */
   static async start(opts: ClusterOptions): Promise<ChaosCluster> {
     const cluster = new ChaosCluster(opts);
+    running.add(cluster);
     try {
       cluster.start("master");
       await cluster.waitFor(async () => (await fetch(`${cluster.masterUrl}/health`)).ok, 10_000, "the master did not start");
@@ -126,7 +133,7 @@ export class ChaosCluster {
     const proc = Bun.spawn([this.opts.binary, ...p.args], { cwd: this.opts.dir, env: { ...process.env, ...p.env }, stdin: "ignore", stdout: log, stderr: log });
     p.proc = proc;
     void proc.exited.then(() => {
-      if (!p.expectExit && p.proc === proc) this.opts.onCrash(name, proc.exitCode, proc.signalCode);
+      if (!p.expectExit && p.proc === proc) this.opts.onCrash(name, proc.exitCode, proc.signalCode === null ? null : String(proc.signalCode));
     });
   }
 
@@ -168,16 +175,22 @@ export class ChaosCluster {
     }
   }
 
-  /** Full membership, every member serving, and every member's log committed up to the same end. */
+  /** Full membership, no syncing node, every member serving. */
   healthy(doc: ClusterDocument): boolean {
     const chain = doc.chains[0];
     if (!chain || chain.syncing !== null || chain.members.length !== this.opts.replicationFactor) return false;
-    const members = chain.members.map((m) => doc.nodes.find((n) => n.id === m));
+    return chain.members.every((m) => doc.nodes.find((n) => n.id === m)?.state === "serving");
+  }
+
+  /** Healthy, and every member's log committed up to the same end (once appends have stopped). */
+  converged(doc: ClusterDocument): boolean {
+    const members = doc.chains[0]?.members.map((m) => doc.nodes.find((n) => n.id === m)) ?? [];
     const end = members[0]?.logEnd;
-    return members.every((n) => n !== undefined && n.state === "serving" && n.logEnd === end && n.commitEnd === end);
+    return this.healthy(doc) && members.every((n) => n !== undefined && n.logEnd === end && n.commitEnd === end);
   }
 
   async stop(): Promise<void> {
+    running.delete(this);
     for (const name of [...this.procs.keys()].reverse()) await this.kill(name, "SIGTERM");
     for (const link of this.links.values()) link.stop();
   }
@@ -204,7 +217,7 @@ export class ChaosCluster {
   }
 }
 
-function nodeToml(name: string, opts: ClusterOptions, a: { clientPort: number; replicationPort: number; client: string; repl: string; master: string }): string {
+function nodeToml(name: string, opts: ClusterOptions, a: { clientPort: number; replicationPort: number; adminPort: number; client: string; repl: string; master: string }): string {
   // Small segments and limits, so that a few minutes of load rolls segments and crosses batches.
   return `[node]
 id = "${name}"
@@ -220,7 +233,7 @@ advertise_addr = "${a.client}"
 server_addr = "127.0.0.1:${a.replicationPort}"
 advertise_addr = "${a.repl}"
 [admin]
-server_addr = "127.0.0.1:0"
+server_addr = "127.0.0.1:${a.adminPort}"
 [management]
 management_server_addr = "${a.master}"
 [limits]

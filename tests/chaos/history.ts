@@ -31,8 +31,9 @@ export interface HistoryEvent {
   commitEnd?: number;
   logEnd?: number;
   error?: string;
-  /** nemesis: what it did */
+  /** nemesis: what it did, and when by the wall clock */
   detail?: unknown;
+  wall?: string;
 }
 
 const FLUSH_EVENTS = 2000;
@@ -58,8 +59,9 @@ export class History {
     return event;
   }
 
+  /** Nemesis events also carry the wall-clock time, to line them up with the processes' logs. */
   nemesis(f: string, detail: unknown): void {
-    this.add({ type: "nemesis", p: "nemesis", id: 0, f, detail });
+    this.add({ type: "nemesis", p: "nemesis", id: 0, f, detail, wall: new Date().toISOString() });
   }
 
   flush(): void {

@@ -17,6 +17,8 @@ export interface WorkloadOptions {
   subscribers: number;
   /** An append unanswered this long is recorded as unknown (info). */
   requestTimeoutMs: number;
+  /** Each append loop waits up to this long between appends. */
+  appendPauseMs: number;
   /** Payloads larger than the nodes' append_bytes_max: refused for sure. */
   oversizedBytes: number;
 }
@@ -118,6 +120,9 @@ export class Workload {
         this.history.add({ type: definitelyFailed(e) ? "fail" : "info", p, id, f: "append", error: message(e) });
         if (!this.writing) return;
       }
+      // A few hundred appends per second in all: enough to keep batches in flight through every
+      // fault, few enough that a five-minute history stays small.
+      await Bun.sleep(rng.int(0, this.opts.appendPauseMs));
     }
   }
 
