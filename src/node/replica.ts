@@ -178,7 +178,7 @@ export class Replica {
       nodeId: this.config.nodeId,
       epoch: () => this.epoch,
       logEnd: () => this.log.endOffset,
-      commitEnd: () => this.commitEnd,
+      commitEnd: () => Math.max(this.commitEnd, this.recordedCommit),
       entryCrc: (offset: number) => this.entryCrc(offset),
       readRecords: (from: number, maxBytes: number) => this.log.read(from, 1 << 30, maxBytes),
       successorSyncing: () => this.successorSyncing,
@@ -545,7 +545,9 @@ export class Replica {
   private checkServing(): void {
     if (!this.isTail) throw new CatenaError(ErrorCode.notServing, `node ${this.config.nodeId} is not the tail of chain ${this.chainId}; reads go to the tail`);
     if (!this.hasLease()) throw new CatenaError(ErrorCode.notServing, `node ${this.config.nodeId} has lost contact with the master and serves no reads until it is back`);
-    if (!this.isHead && (!this.durableSeen || this.commitEnd < this.commitFloor)) {
+    // After a restart the commit end starts again from what the durable watermark proves; until
+    // it reaches what this node (or its predecessor) had seen committed, an answer could be stale.
+    if (!this.isHead && (!this.durableSeen || this.commitEnd < Math.max(this.commitFloor, this.recordedCommit))) {
       throw new CatenaError(ErrorCode.notServing, `node ${this.config.nodeId} became the tail moments ago and is still learning the commit end`);
     }
   }

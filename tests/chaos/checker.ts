@@ -67,9 +67,10 @@ export function check(input: CheckInput): CheckResult {
   const at = (offset: number): string | undefined => final[offset - finalStart];
   stats.finalLength = finalStart + final.length;
 
-  // Replicas: members byte-identical; a standby agrees below what it recorded as committed.
+  // Replicas: members byte-identical; a standby agrees below what it recorded as committed (unless
+  // a power loss of every node may have taken committed entries away since it recorded that).
   for (const r of input.replicas) {
-    if (r === finalReplica) continue;
+    if (r === finalReplica || (!r.member && input.losses.length > 0)) continue;
     const upTo = r.member ? Math.max(r.entries.length, finalReplica.entries.length) : Math.min(r.recordedCommit - finalStart, r.entries.length);
     for (let i = 0; i < upTo; i++) {
       const a = r.entries[i];
