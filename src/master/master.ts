@@ -100,7 +100,9 @@ export class Master {
     const chain = next.chains[0];
     let placement = "as a standby";
     if (chain.members.includes(req.id) || chain.syncing === req.id) {
-      if (moved) chain.epoch++;
+      // A node that joins again has restarted: it may have lost an unsynced tail. A new epoch makes
+      // every link of the chain handshake again, so its log is checked against its neighbours'.
+      chain.epoch++;
       placement = chain.members.includes(req.id) ? `back as a member of chain ${chain.chainId}` : `back as chain ${chain.chainId}'s syncing node`;
     } else if (chain.members.length === 0 && chain.syncing === null) {
       chain.members.push(req.id);
