@@ -68,8 +68,9 @@ export class Log {
       // A last segment file cut short (a crash before preallocation finished, or a file truncated
       // by hand) and holding no records is replaced by a full-size one at the same base.
       const last = segments[segments.length - 1];
-      if (last && last.capacity < opts.segmentBytes && last.writePos === last.capacity) {
-        // Segments are preallocated: a last file that ends exactly where its records end was cut.
+      if (last && last.capacity < opts.segmentBytes) {
+        // Segments are preallocated to full size before use, so a shorter last file was cut,
+        // wherever the cut fell (after its records, or inside them with zeros left behind).
         const cut = `${last.path}: the file is ${last.capacity} bytes, shorter than a segment (${opts.segmentBytes}); anything written past it was lost`;
         report.problem = report.problem ? `${report.problem}; ${cut}` : cut;
       }
