@@ -1,6 +1,7 @@
 // The TUI's network reads: the cluster document, a node's status, and the master's event stream.
 // Every request is bounded in time; failures become short one-line reasons for the banner.
 
+import { fetchOptions, type HttpCredentials } from "../src/security/http.ts";
 import { parseCluster, parseEvent, parseNodeStatus, type ClusterEvent, type ClusterSnapshot, type NodeStatus } from "./cluster.ts";
 
 export const clusterTimeoutMs = 1000;
@@ -35,11 +36,17 @@ export function reasonOf(e: unknown, timeoutMs?: number): string {
 
 const base = (url: string) => url.replace(/\/+$/, "");
 
+/** The token and CA every request of this process presents (catena tui --token-file/--ca-file). */
+let credentials: HttpCredentials | undefined;
+export function setFeedCredentials(cred: HttpCredentials | undefined): void {
+  credentials = cred;
+}
+
 async function getJson(url: string, timeoutMs: number, signal?: AbortSignal): Promise<unknown> {
   let res: Response;
   try {
     const timeout = AbortSignal.timeout(timeoutMs);
-    res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, ...fetchOptions(credentials) });
   } catch (e) {
     throw new FeedError(reasonOf(e, timeoutMs));
   }
@@ -64,7 +71,7 @@ export async function fetchCluster(master: string, signal?: AbortSignal, timeout
 }
 
 export async function fetchNodeStatus(adminAddr: string, signal?: AbortSignal, timeoutMs = statusTimeoutMs): Promise<NodeStatus> {
-  const url = adminAddr.includes("://") ? adminAddr : `http://${adminAddr}`;
+  const url = adminAddr.includes("://") ? adminAddr : `${credentials?.ca ? "https" : "http"}://${adminAddr}`;
   const doc = await getJson(`${base(url)}/v1/status`, timeoutMs, signal);
   try {
     return parseNodeStatus(doc);
@@ -90,7 +97,7 @@ export async function readEventStream(
   const timer = setTimeout(() => connect.abort(new DOMException("connect timeout", "TimeoutError")), streamConnectTimeoutMs);
   let res: Response;
   try {
-    res = await fetch(`${base(master)}/v1/events`, { headers: { accept: "text/event-stream" }, signal: AbortSignal.any([signal, connect.signal]) });
+    res = await fetch(`${base(master)}/v1/events`, { signal: AbortSignal.any([signal, connect.signal]), ...fetchOptions(credentials, { accept: "text/event-stream" }) });
   } catch (e) {
     throw new FeedError(reasonOf(e, streamConnectTimeoutMs));
   } finally {

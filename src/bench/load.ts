@@ -13,6 +13,9 @@ export type LoadMode = "append" | "read" | "mixed" | "subscribe";
 
 export interface LoadOptions {
   master: string;
+  /** Client token and cluster CA, for a secured cluster. */
+  token?: string;
+  ca?: string;
   mode?: LoadMode;
   clients: number;
   inflight: number;
@@ -56,7 +59,7 @@ const READ_PREFILL = 10_000;
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const mode = o.mode ?? "append";
-  const clients = await Promise.all(Array.from({ length: o.clients }, () => CatenaClient.connect({ master: o.master })));
+  const clients = await Promise.all(Array.from({ length: o.clients }, () => CatenaClient.connect({ master: o.master, token: o.token, ca: o.ca })));
   const payload = new Uint8Array(Math.max(o.sizeBytes, mode === "subscribe" ? 8 : 0));
   crypto.getRandomValues(payload.subarray(0, Math.min(payload.length, 65536)));
   const appendHist = new Histogram();
@@ -120,7 +123,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         }),
       );
     }
-    appender = await CatenaClient.connect({ master: o.master });
+    appender = await CatenaClient.connect({ master: o.master, token: o.token, ca: o.ca });
     for (let i = 0; i < o.inflight; i++) fireAppend(appender);
   } else {
     for (const c of clients) {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { runLoad, type LoadMode, type LoadResult } from "../bench/load.ts";
 import { UsageError, boolFlag, intFlag, stringFlag, type Parsed } from "./args.ts";
 import { startLocalCluster, type LocalCluster } from "./cluster-runner.ts";
-import { masterUrl } from "./common.ts";
+import { clientOptions } from "./common.ts";
 
 export async function runBench(p: Parsed): Promise<number> {
   const json = boolFlag(p, "json");
@@ -16,6 +16,7 @@ export async function runBench(p: Parsed): Promise<number> {
   if (!["always", "interval", "none"].includes(sync)) throw new UsageError(`bench: --sync must be always, interval or none, got "${sync}"`);
   let cluster: LocalCluster | null = null;
   let dir: string | null = null;
+  let security: { token?: string; ca?: string } = {};
   let master: string;
   if (boolFlag(p, "local")) {
     dir = mkdtempSync(join(tmpdir(), "catena-bench-"));
@@ -33,12 +34,15 @@ export async function runBench(p: Parsed): Promise<number> {
     process.once("SIGINT", interrupted);
     process.once("SIGTERM", interrupted);
   } else {
-    master = masterUrl(p, "bench");
+    const options = clientOptions(p, "bench");
+    master = options.master;
+    security = { token: options.token, ca: options.ca };
   }
   const tty = Boolean(process.stderr.isTTY) && !json;
   try {
     const result = await runLoad({
       master,
+      ...security,
       mode: mode as LoadMode,
       clients: intFlag(p, "clients", "bench", 1, 1),
       inflight: intFlag(p, "inflight", "bench", 1, 1),

@@ -1,10 +1,11 @@
 // Starts a master and N nodes as child processes of this one, on free loopback ports, with their
 // data and logs in one directory. Used by `catena demo` (and `catena bench --local`).
 
-import { mkdirSync, openSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { fetchCluster } from "../client/client.ts";
+import { fetchOptions } from "../security/http.ts";
 import { selfCommand } from "./common.ts";
 
 export interface ClusterProcess {
@@ -34,6 +35,11 @@ export interface LocalClusterOptions {
   replicationFactor?: number;
   /** The program to run for each role; this same program by default. */
   command?: string[];
+  /**
+   * A directory made by scripts/dev-certs.sh (ca.crt, master.crt/.key, NAME.crt/.key per node,
+   * client/node/admin.token): TLS everywhere and tokens on every port and API.
+   */
+  secureDir?: string;
 }
 
 export function freePort(): number {
@@ -49,8 +55,13 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   const count = opts.nodes ?? 3;
   mkdirSync(opts.dir, { recursive: true });
   const masterPort = freePort();
-  const masterUrl = `http://127.0.0.1:${masterPort}`;
-  writeFileSync(join(opts.dir, "master.toml"), `[master]\nserver_addr = "127.0.0.1:${masterPort}"\nstate_dir = "${join(opts.dir, "master")}"\nreplication_factor = ${opts.replicationFactor ?? count}\n`);
+  const secure = opts.secureDir;
+  const masterUrl = `${secure ? "https" : "http"}://127.0.0.1:${masterPort}`;
+  const masterSecurity = secure
+    ? `[tls]\ncert_file = "${join(secure, "master.crt")}"\nkey_file = "${join(secure, "master.key")}"\n[auth]\n${tokenKeys(secure)}`
+    : "";
+  writeFileSync(join(opts.dir, "master.toml"), `[master]\nserver_addr = "127.0.0.1:${masterPort}"\nstate_dir = "${join(opts.dir, "master")}"\nreplication_factor = ${opts.replicationFactor ?? count}\n${masterSecurity}`);
+  const cred = secure ? { ca: readFileSync(join(secure, "ca.crt"), "utf8"), token: readFileSync(join(secure, "admin.token"), "utf8").trim() } : undefined;
   const processes: ClusterProcess[] = [];
   const launch = (name: string, args: string[]) => {
     const logFile = openSync(join(opts.dir, `${name}.log`), "a");
@@ -78,21 +89,21 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     },
     addNode(name) {
       const file = join(opts.dir, `${name}.toml`);
-      writeFileSync(file, nodeConfig(name, join(opts.dir, name), masterPort, opts.sync ?? "always"));
+      writeFileSync(file, nodeConfig(name, join(opts.dir, name), masterPort, opts.sync ?? "always", secure));
       spawn(name, ["node", "--config", file]);
     },
     stop: () => stopAll(processes),
   };
   try {
     spawn("master", ["master", "--config", join(opts.dir, "master.toml")]);
-    await waitFor(async () => (await fetch(`${masterUrl}/health`)).ok, 10_000, "the master did not start");
+    await waitFor(async () => (await fetch(`${masterUrl}/health`, fetchOptions(cred))).ok, 10_000, "the master did not start");
     for (let i = 0; i < count; i++) {
       const name = NODE_NAMES[i] ?? `node${i + 1}`;
       cluster.addNode(name);
       // One at a time, so that the chain's order is the start order.
-      await waitFor(async () => (await fetchCluster(masterUrl)).chains[0].members.includes(name), 15_000, `node ${name} did not join`);
+      await waitFor(async () => (await fetchCluster(masterUrl, 3000, cred)).chains[0].members.includes(name), 15_000, `node ${name} did not join`);
     }
-    await waitFor(async () => (await fetchCluster(masterUrl)).nodes.every((n) => n.commitEnd !== null), 10_000, "the chain did not form");
+    await waitFor(async () => (await fetchCluster(masterUrl, 3000, cred)).nodes.every((n) => n.commitEnd !== null), 10_000, "the chain did not form");
   } catch (e) {
     await cluster.stop();
     throw e;
@@ -100,8 +111,15 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   return cluster;
 }
 
-function nodeConfig(id: string, dir: string, masterPort: number, sync: string): string {
-  return `[node]
+function tokenKeys(dir: string): string {
+  return ["client", "node", "admin"].map((t) => `${t}_token_file = "${join(dir, `${t}.token`)}"\n`).join("");
+}
+
+function nodeConfig(id: string, dir: string, masterPort: number, sync: string, secure?: string): string {
+  const security = secure
+    ? `[tls]\ncert_file = "${join(secure, `${id}.crt`)}"\nkey_file = "${join(secure, `${id}.key`)}"\nca_file = "${join(secure, "ca.crt")}"\n[auth]\n${tokenKeys(secure)}`
+    : "";
+  return `${security}[node]
 id = "${id}"
 [log]
 dir = "${dir}"

@@ -2,7 +2,7 @@
 
 import { CatenaClient, type Entry } from "../client/client.ts";
 import { UsageError, boolFlag, intFlag, type Parsed } from "./args.ts";
-import { masterUrl, textDecoder, untilSignal } from "./common.ts";
+import { clientOptions, masterUrl, textDecoder, untilSignal } from "./common.ts";
 
 export function formatEntry(e: Entry, json: boolean): string {
   const payload = textDecoder.decode(e.payload);
@@ -12,7 +12,7 @@ export function formatEntry(e: Entry, json: boolean): string {
 const APPEND_INFLIGHT_MAX = 256;
 
 export async function runAppend(p: Parsed): Promise<number> {
-  const client = await CatenaClient.connect({ master: masterUrl(p, "append") });
+  const client = await CatenaClient.connect(clientOptions(p, "append"));
   const json = boolFlag(p, "json");
   const encoder = new TextEncoder();
   const print = (offset: number, payload: string) => process.stdout.write(formatEntry({ offset, payload: encoder.encode(payload) }, json) + "\n");
@@ -50,7 +50,7 @@ export async function runRead(p: Parsed): Promise<number> {
   let from = intFlag(p, "from", "read", 0);
   const limit = intFlag(p, "limit", "read", Number.MAX_SAFE_INTEGER, 1);
   const json = boolFlag(p, "json");
-  const client = await CatenaClient.connect({ master: masterUrl(p, "read") });
+  const client = await CatenaClient.connect(clientOptions(p, "read"));
   try {
     let printed = 0;
     while (printed < limit) {
@@ -67,7 +67,7 @@ export async function runRead(p: Parsed): Promise<number> {
 }
 
 export async function runTail(p: Parsed): Promise<number> {
-  const client = await CatenaClient.connect({ master: masterUrl(p, "tail") });
+  const client = await CatenaClient.connect(clientOptions(p, "tail"));
   const json = boolFlag(p, "json");
   const from = p.flags.has("from") ? intFlag(p, "from", "tail", 0) : (await client.latest()).commitEnd;
   let failure: Error | null = null;
@@ -90,7 +90,7 @@ export async function runTail(p: Parsed): Promise<number> {
 }
 
 export async function runLatest(p: Parsed): Promise<number> {
-  const client = await CatenaClient.connect({ master: masterUrl(p, "latest") });
+  const client = await CatenaClient.connect(clientOptions(p, "latest"));
   try {
     const l = await client.latest();
     if (boolFlag(p, "json")) console.log(JSON.stringify(l));

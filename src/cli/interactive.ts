@@ -3,7 +3,7 @@
 import { CatenaClient, type Subscription } from "../client/client.ts";
 import { CatenaError } from "../protocol/errors.ts";
 import type { Parsed } from "./args.ts";
-import { masterUrl } from "./common.ts";
+import { clientOptions, masterUrl } from "./common.ts";
 import { formatEntry } from "./data.ts";
 
 const HELP = `commands:
@@ -16,7 +16,7 @@ const HELP = `commands:
   quit               leave`;
 
 export async function runInteractive(p: Parsed): Promise<number> {
-  const client = await CatenaClient.connect({ master: masterUrl(p, "cli") });
+  const client = await CatenaClient.connect(clientOptions(p, "cli"));
   let following: Subscription | null = null;
   console.log(`connected to chain ${client.chainId}; type "help" for commands`);
   process.stdout.write("catena> ");

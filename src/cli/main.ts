@@ -18,7 +18,11 @@ interface Command {
   run(p: Parsed): Promise<number>;
 }
 
-const MASTER_FLAG = "  --master URL      the master's HTTP address (default: $CATENA_MASTER, else config/master.toml)";
+const MASTER_FLAG = [
+  "  --master URL      the master's HTTP address (default: $CATENA_MASTER, else config/master.toml)",
+  "  --token-file FILE the client (or admin) token, when the cluster needs one (default: $CATENA_TOKEN_FILE)",
+  "  --ca-file FILE    the cluster CA, when it uses TLS (default: $CATENA_CA_FILE; --master then starts https://)",
+].join("\n");
 
 const COMMANDS: Record<string, Command> = {
   master: {
@@ -36,43 +40,43 @@ const COMMANDS: Record<string, Command> = {
   append: {
     summary: "append entries (arguments, or one per line of stdin)",
     usage: `catena append [--json] [PAYLOAD...]\n\nWith no PAYLOAD, appends each line of stdin as one entry. Prints one line per\nacknowledged entry: "OFFSET<tab>PAYLOAD", or with --json {"offset":N,"payload":"..."}.\n\n  --json            print JSON lines\n${MASTER_FLAG}`,
-    flags: { values: ["master"], booleans: ["json"] },
+    flags: { values: ["master", "token-file", "ca-file"], booleans: ["json"] },
     run: runAppend,
   },
   read: {
     summary: "print committed entries from an offset",
     usage: `catena read --from N [--limit K] [--json]\n\n  --from N          first offset to print\n  --limit K         print at most K entries (default: all committed)\n  --json            print JSON lines {"offset":N,"payload":"..."}\n${MASTER_FLAG}`,
-    flags: { values: ["master", "from", "limit"], booleans: ["json"] },
+    flags: { values: ["master", "token-file", "ca-file", "from", "limit"], booleans: ["json"] },
     run: runRead,
   },
   tail: {
     summary: "follow new entries until Ctrl-C",
     usage: `catena tail [--from N] [--json]\n\n  --from N          start at offset N (default: the commit end)\n  --json            print JSON lines\n${MASTER_FLAG}`,
-    flags: { values: ["master", "from"], booleans: ["json"] },
+    flags: { values: ["master", "token-file", "ca-file", "from"], booleans: ["json"] },
     run: runTail,
   },
   latest: {
     summary: "print the first offset, the commit end and the tail's log end",
     usage: `catena latest [--json]\n\n  --json            print JSON\n${MASTER_FLAG}`,
-    flags: { values: ["master"], booleans: ["json"] },
+    flags: { values: ["master", "token-file", "ca-file"], booleans: ["json"] },
     run: runLatest,
   },
   status: {
     summary: "show the chains and nodes as the master sees them",
     usage: `catena status [--json]\n\n  --json            print the master's /v1/cluster document\n${MASTER_FLAG}`,
-    flags: { values: ["master"], booleans: ["json"] },
+    flags: { values: ["master", "token-file", "ca-file"], booleans: ["json"] },
     run: runStatus,
   },
   tui: {
     summary: "watch the chains live in a terminal UI",
     usage: `catena tui\n\nShows each chain head -> tail with every node's role, state, log end, commit end, lag,\nappend rate and heartbeat, and the master's events. Keys: q quit, up/down select a node,\nenter details, p pause.\n\n${MASTER_FLAG}`,
-    flags: { values: ["master"] },
+    flags: { values: ["master", "token-file", "ca-file"] },
     run: runTui,
   },
   cli: {
     summary: "an interactive prompt: append, latest, read, tail, help, quit",
     usage: `catena cli\n\n${MASTER_FLAG}`,
-    flags: { values: ["master"] },
+    flags: { values: ["master", "token-file", "ca-file"] },
     run: runInteractive,
   },
   bench: {
@@ -91,7 +95,7 @@ const COMMANDS: Record<string, Command> = {
                     client appends; latency is append sent -> delivered)
   --json            print one JSON object
 ${MASTER_FLAG}`,
-    flags: { values: ["master", "clients", "inflight", "size", "duration", "warmup", "sync", "mode"], booleans: ["local", "json"], aliases: { c: "clients", r: "inflight" } },
+    flags: { values: ["master", "token-file", "ca-file", "clients", "inflight", "size", "duration", "warmup", "sync", "mode"], booleans: ["local", "json"], aliases: { c: "clients", r: "inflight" } },
     run: runBench,
   },
   demo: {

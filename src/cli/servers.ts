@@ -27,8 +27,9 @@ export async function runMaster(p: Parsed): Promise<number> {
   const log = createLogger({ role: "master" });
   const master = new Master(config, log);
   master.start();
-  const server = Bun.serve({ hostname: config.listen.host, port: config.listen.port, fetch: masterApp(master).fetch });
-  log.info("master listening", { addr: `${config.listen.host}:${server.port}`, stateDir: config.stateDir });
+  const tls = config.tls ? { tls: { cert: config.tls.cert, key: config.tls.key } } : {};
+  const server = Bun.serve({ hostname: config.listen.host, port: config.listen.port, fetch: masterApp(master).fetch, ...tls });
+  log.info("master listening", { url: `${config.tls ? "https" : "http"}://${config.listen.host}:${server.port}`, stateDir: config.stateDir, tokens: Object.entries(config.auth).filter(([, v]) => v).map(([k]) => k) });
   const signal = await untilSignal();
   log.info("master stopping", { signal });
   server.stop(true);

@@ -2,7 +2,7 @@
 
 import { fetchCluster, type ClusterDocument } from "../client/client.ts";
 import { boolFlag, type Parsed } from "./args.ts";
-import { masterUrl } from "./common.ts";
+import { clientOptions } from "./common.ts";
 
 export function formatCluster(doc: ClusterDocument): string {
   const lines: string[] = [];
@@ -23,7 +23,8 @@ export function formatCluster(doc: ClusterDocument): string {
 }
 
 export async function runStatus(p: Parsed): Promise<number> {
-  const doc = await fetchCluster(masterUrl(p, "status"));
+  const options = clientOptions(p, "status");
+  const doc = await fetchCluster(options.master, 3000, options);
   console.log(boolFlag(p, "json") ? JSON.stringify(doc, null, 2) : formatCluster(doc));
   return 0;
 }

@@ -33,6 +33,11 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** An append unanswered for this long is sent again (after checking the layout). */
   resendAfterMs?: number;
+  /** The client token (or the admin token), when the cluster requires one (docs/security.md). */
+  token?: string;
+  /** PEM of the cluster CA, when the cluster uses TLS: the master's and every node's certificate
+   * must chain to it, and a node's must name the node id the master lists at its address. */
+  ca?: string;
 }
 
 export interface Entry {
@@ -68,7 +73,9 @@ interface PendingAppend {
 
 interface Layout {
   epoch: number;
+  headId: string;
   headAddr: string;
+  tailId: string;
   tailAddr: string;
 }
 
@@ -268,6 +275,8 @@ export class CatenaClient {
       this.sentIds.delete(id);
       p.sentId = -1;
       const err = decodeError(frame);
+      // Too many appends in flight at the head: the resend loop sends it again after resendAfterMs.
+      if (err.code === ErrorCode.overloaded) return;
       if (retryable(err)) void this.refreshSoon().then(() => this.appends.has(p.firstRequestId) && p.sentId < 0 && this.send(p), () => {});
       else this.settle(p, err);
     }
@@ -341,23 +350,24 @@ export class CatenaClient {
 
   /** Fetches the layout; reconnects to a new head or tail; sends unanswered appends again. */
   private async refresh(first: boolean): Promise<void> {
-    const doc = await fetchCluster(this.options.master);
+    const doc = await fetchCluster(this.options.master, 3000, this.options);
     const next = layoutOf(doc, this.chainId);
     const same = this.layout && next.epoch === this.layout.epoch && next.headAddr === this.layout.headAddr && next.tailAddr === this.layout.tailAddr;
     if (same && this.head?.isOpen && this.tail?.isOpen) return;
     const headChanged = !this.head?.isOpen || next.headAddr !== this.layout?.headAddr;
     const tailChanged = !this.tail?.isOpen || next.tailAddr !== this.layout?.tailAddr;
     const timeout = Math.min(this.timeoutMs, 2000);
-    const open = async (addr: string) => {
-      const conn = new NodeConnection(addr, timeout, this.unsolicited, () => this.connectionLost(conn));
+    const open = async (addr: string, nodeId: string) => {
+      const security = { token: this.options.token ?? "", tls: this.options.ca ? { ca: this.options.ca, serverName: nodeId } : undefined };
+      const conn = new NodeConnection(addr, timeout, this.unsolicited, () => this.connectionLost(conn), security);
       await conn.open();
       return conn;
     };
     let head = headChanged ? null : this.head;
     let tail = tailChanged ? null : this.tail;
     try {
-      if (!tail) tail = next.tailAddr === next.headAddr && head ? head : await open(next.tailAddr);
-      if (!head) head = next.headAddr === next.tailAddr ? tail : await open(next.headAddr);
+      if (!tail) tail = next.tailAddr === next.headAddr && head ? head : await open(next.tailAddr, next.tailId);
+      if (!head) head = next.headAddr === next.tailAddr ? tail : await open(next.headAddr, next.headId);
       if (tailChanged) await tail.request((id) => encodeWatchAcks(id, { chainId: this.chainId, clientId: this.clientId }));
     } catch (e) {
       if (head && head !== this.head) head.close();
@@ -385,7 +395,7 @@ function layoutOf(doc: ClusterDocument, chainId: number): Layout {
   const chain = doc.chains.find((c) => c.chainId === chainId);
   if (!chain || !chain.head || !chain.tail) throw new CatenaError(ErrorCode.unavailable, `chain ${chainId} has no serving members yet; are the nodes running?`);
   const addr = (id: string) => doc.nodes.find((n) => n.id === id)!.clientAddr;
-  return { epoch: chain.epoch, headAddr: addr(chain.head), tailAddr: addr(chain.tail) };
+  return { epoch: chain.epoch, headId: chain.head, headAddr: addr(chain.head), tailId: chain.tail, tailAddr: addr(chain.tail) };
 }
 
 function toEntries(records: Uint8Array): Entry[] {

@@ -6,7 +6,7 @@ import { CatenaError, ErrorCode } from "../protocol/errors.ts";
 import { PROTOCOL_VERSION } from "../protocol/frame.ts";
 import { FrameType, PeerKind, decodeError, decodeHelloOk, encodeHello } from "../protocol/messages.ts";
 import type { Connection } from "../transport/connection.ts";
-import { connect } from "../transport/tcp.ts";
+import { connect, type ClientTls } from "../transport/tcp.ts";
 
 interface Pending {
   resolve(frame: Uint8Array): void;
@@ -38,6 +38,7 @@ export class NodeConnection {
     private readonly requestTimeoutMs: number,
     private readonly unsolicited: UnsolicitedHandler = () => {},
     private readonly onClosed: (err: Error) => void = () => {},
+    private readonly security: { token: string; tls?: ClientTls } = { token: "" },
   ) {}
 
   async open(): Promise<void> {
@@ -48,13 +49,13 @@ export class NodeConnection {
         frame: (_c, type, id, frame) => this.frame(type, id, frame),
         failed: (_c, problem) => this.fail(new CatenaError(ErrorCode.badFrame, `connection to node ${this.address} failed: ${problem}`)),
         closed: () => this.fail(new CatenaError(ErrorCode.unavailable, `connection to ${this.address} closed`)),
-      });
+      }, this.security.tls);
     } catch (e) {
       throw new CatenaError(ErrorCode.unavailable, `cannot connect to node ${this.address}: ${(e as Error).message}`);
     }
     this.sweeper = setInterval(() => this.expire(), Math.max(50, Math.min(1000, this.requestTimeoutMs / 4)));
     this.sweeper.unref?.();
-    const hello = await this.request((id) => encodeHello(id, { version: PROTOCOL_VERSION, kind: PeerKind.client, chainId: 0, epoch: 0, commitEnd: 0, nodeId: "" }));
+    const hello = await this.request((id) => encodeHello(id, { version: PROTOCOL_VERSION, kind: PeerKind.client, chainId: 0, epoch: 0, commitEnd: 0, nodeId: "", token: this.security.token }));
     decodeHelloOk(hello);
   }
 

@@ -9,3 +9,4 @@ export {
   parseMasterConfig,
 } from "./master.ts";
 export { loadNodeConfig, type NodeConfig, NODE_ID_PATTERN, parseNodeConfig, SYNC_POLICIES, type SyncPolicy } from "./node.ts";
+export { type AuthTokens, certificateNames, type TlsMaterial } from "./security.ts";

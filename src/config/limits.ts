@@ -32,6 +32,16 @@ export interface Limits {
   readonly readBytesMax: number;
   /** Outgoing bytes queued per connection before it is paused or cut off. */
   readonly connectionQueueBytesMax: number;
+  /** Open connections per listener (client, replication); more are closed as they arrive. */
+  readonly connectionsMax: number;
+  /** Appends received on one client connection at the head and not yet committed. */
+  readonly pendingAppendsMax: number;
+  /** From TCP accept to a completed HELLO (TLS handshake included). */
+  readonly handshakeTimeoutMs: number;
+  /** A client connection that has sent no frame and waits for nothing this long is closed. */
+  readonly idleTimeoutMs: number;
+  /** A frame that has started to arrive must be complete within this. */
+  readonly frameTimeoutMs: number;
 }
 
 export function readLimits(section: SectionReader): Limits {
@@ -71,7 +81,17 @@ export function readLimits(section: SectionReader): Limits {
     base: 16 * MiB,
     floors: [{ text: "limits.frame_bytes_max", value: frameBytesMax }],
   });
+  const connectionsMax = section.readInteger("connections_max", { min: 1, max: 1_000_000 }) ?? 1024;
+  const pendingAppendsMax = section.readInteger("pending_appends_max", { min: 1, max: 16_777_216 }) ?? 65536;
+  const handshakeTimeoutMs = section.readInteger("handshake_timeout_ms", { min: 10, max: 600_000 }) ?? 5000;
+  const idleTimeoutMs = section.readInteger("idle_timeout_ms", { min: 100, max: 86_400_000 }) ?? 300_000;
+  const frameTimeoutMs = section.readInteger("frame_timeout_ms", { min: 10, max: 600_000 }) ?? 10_000;
   return {
+    connectionsMax,
+    pendingAppendsMax,
+    handshakeTimeoutMs,
+    idleTimeoutMs,
+    frameTimeoutMs,
     frameBytesMax,
     appendBytesMax,
     recordBytesMax,

@@ -5,6 +5,7 @@ import { type Address, dialableAddress, formatAddress } from "./address.ts";
 import { ConfigError } from "./errors.ts";
 import { deepFreeze, parseToml, readConfigText, resolvePath } from "./file.ts";
 import { DocumentReader, type KnownKeys } from "./schema.ts";
+import { AUTH_KEYS, TLS_KEYS, readAuth, readTls, type AuthTokens, type TlsMaterial } from "./security.ts";
 import { readSized } from "./sized.ts";
 
 export const DEFAULT_MASTER_CONFIG_PATH = "config/master.toml";
@@ -23,10 +24,15 @@ export interface MasterConfig {
   readonly failureTimeoutMs: number;
   /** A node that has not reached the master for this long stops acting as head or tail. */
   readonly leaseMs: number;
+  /** HTTPS for the API; null: plain HTTP. */
+  readonly tls: TlsMaterial | null;
+  readonly auth: AuthTokens;
 }
 
 const MASTER_KEYS: KnownKeys = {
   master: ["server_addr", "state_dir", "replication_factor", "heartbeat_ms", "failure_timeout_ms", "lease_ms"],
+  tls: TLS_KEYS,
+  auth: AUTH_KEYS,
 };
 
 export function loadMasterConfig(file: string): MasterConfig {
@@ -34,7 +40,8 @@ export function loadMasterConfig(file: string): MasterConfig {
 }
 
 export function parseMasterConfig(text: string, file: string): MasterConfig {
-  const section = new DocumentReader(file, parseToml(text, file), MASTER_KEYS).section("master");
+  const doc = new DocumentReader(file, parseToml(text, file), MASTER_KEYS);
+  const section = doc.section("master");
   const listen = section.requireAddress("server_addr", { allowPortZero: true });
   const stateDirText = section.requireString("state_dir");
   if (stateDirText === "") section.fail("state_dir", "must not be empty");
@@ -60,6 +67,8 @@ export function parseMasterConfig(text: string, file: string): MasterConfig {
     heartbeatMs,
     failureTimeoutMs,
     leaseMs,
+    tls: readTls(doc.section("tls"), { caRequired: false }),
+    auth: readAuth(doc.section("auth"), AUTH_KEYS),
   });
 }
 
@@ -73,5 +82,5 @@ export function masterUrlFromConfigFile(file: string): string | undefined {
   if (config.listen.port === 0) {
     throw new ConfigError(file, "master.server_addr", "port 0 picks a free port, so the master's URL is unknown; pass --master");
   }
-  return `http://${formatAddress(dialableAddress(config.listen))}`;
+  return `${config.tls ? "https" : "http"}://${formatAddress(dialableAddress(config.listen))}`;
 }

@@ -4,6 +4,7 @@ import { type Address, formatAddress, parseAddress } from "./address.ts";
 import { deepFreeze, parseToml, readConfigText, resolvePath } from "./file.ts";
 import { GiB, KiB, type Limits, MiB, readLimits, SEGMENT_HEADER_ROOM_BYTES } from "./limits.ts";
 import { DocumentReader, type KnownKeys, type SectionReader } from "./schema.ts";
+import { AUTH_KEYS, TLS_KEYS, readAuth, readTls, type AuthTokens, type TlsMaterial } from "./security.ts";
 import { readSized } from "./sized.ts";
 
 export const SYNC_POLICIES = ["always", "interval", "none"] as const;
@@ -42,6 +43,9 @@ export interface NodeConfig {
   readonly master: Address;
   readonly heartbeatMs: number;
   readonly limits: Limits;
+  /** TLS on every listener and connection of this node (mutual on replication); null: plain TCP. */
+  readonly tls: TlsMaterial | null;
+  readonly auth: AuthTokens;
 }
 
 const NODE_KEYS: KnownKeys = {
@@ -60,7 +64,14 @@ const NODE_KEYS: KnownKeys = {
     "inflight_bytes_max",
     "read_bytes_max",
     "connection_queue_bytes_max",
+    "connections_max",
+    "pending_appends_max",
+    "handshake_timeout_ms",
+    "idle_timeout_ms",
+    "frame_timeout_ms",
   ],
+  tls: TLS_KEYS,
+  auth: AUTH_KEYS,
 };
 
 export function loadNodeConfig(file: string): NodeConfig {
@@ -77,7 +88,9 @@ export function parseNodeConfig(text: string, file: string): NodeConfig {
   const master = management.requireAddress("management_server_addr", { allowPortZero: false });
   const heartbeatMs = management.readInteger("heartbeat_ms", { min: 10, max: 10_000 }) ?? 100;
   const log = readLog(doc.section("log"), limits);
-  return deepFreeze({ file, nodeId, log, listen, advertise, master, heartbeatMs, limits });
+  const tls = readTls(doc.section("tls"), { caRequired: true, name: nodeId });
+  const auth = readAuth(doc.section("auth"), AUTH_KEYS);
+  return deepFreeze({ file, nodeId, log, listen, advertise, master, heartbeatMs, limits, tls, auth });
 }
 
 function readNodeId(section: SectionReader): string {

@@ -267,10 +267,12 @@ export class Log {
     const dirFds = this.dirDirty ? [this.dirFd] : [];
     if (dirty.length === 0 && dirFds.length === 0 && target === this.durable) return null;
     this.dirDirty = false;
+    const startedMs = performance.now(); // the round starts as soon as it is returned
     return {
       dataFds: dirty.map((segment) => segment.fd),
       dirFds,
       done: () => {
+        if (dirty.length > 0 || dirFds.length > 0) this.opts.syncSeconds?.observe((performance.now() - startedMs) / 1000);
         dirty.forEach((segment, i) => (segment.syncedPos = Math.max(segment.syncedPos, positions[i])));
         this.advanceDurable(target);
       },

@@ -25,6 +25,8 @@ export interface LogOptions {
    * open a big log, blind to corruption in the middle of sealed segments.
    */
   verifySealed?: boolean;
+  /** Given the duration in seconds of every sync round that succeeded (a metric). */
+  syncSeconds?: { observe(seconds: number): void };
   /** Test hook: replaces fs.fdatasync for segment files, e.g. to inject a failure. */
   fdatasync?: FdatasyncFn;
 }

@@ -2,9 +2,12 @@
 // Everyone: GET /v1/cluster, GET /v1/events (server-sent events), GET /health, GET /metrics.
 
 import { Hono } from "hono";
+import { TokenCheck, requireToken } from "../security/http.ts";
 import { streamSSE } from "hono/streaming";
+import { METRICS_CONTENT_TYPE } from "../metrics/registry.ts";
 import type { ChainLayoutJson } from "../node/layout.ts";
 import { JoinRefused, type ChainReport, type ClusterEvent, type Master } from "./master.ts";
+import { masterMetrics } from "./metrics.ts";
 import type { ChainRecord } from "./state.ts";
 
 /** Below Bun.serve's idle timeout (10 s), so an idle event stream stays open. */
@@ -34,6 +37,14 @@ function reportsOf(v: unknown): ChainReport[] | null {
 export function masterApp(master: Master): Hono {
   const app = new Hono();
   app.onError((err, c) => c.json({ error: err.message }, 500));
+  // Tokens (when configured): nodes join and heartbeat with the node token; reading the cluster,
+  // its events and metrics takes the client token; the admin token opens everything.
+  const { auth } = master.config;
+  app.use("/v1/nodes/*", requireToken(new TokenCheck([auth.node, auth.admin]), "the node API"));
+  const readers = requireToken(new TokenCheck([auth.client, auth.admin]), "the master's API");
+  app.use("/v1/cluster", readers);
+  app.use("/v1/events", readers);
+  app.use("/metrics", readers);
   const answer = (chains: ChainRecord[]) => ({ leaseMs: master.config.leaseMs, heartbeatMs: master.config.heartbeatMs, chains: layouts(master, chains) });
 
   app.post("/v1/nodes/join", async (c) => {
@@ -89,13 +100,6 @@ export function masterApp(master: Master): Hono {
   );
 
   app.get("/health", (c) => c.json({ ok: true }));
-  app.get("/metrics", (c) => {
-    const doc = master.cluster();
-    const lines = ["# HELP catena_chain_epoch Current epoch of each chain.", "# TYPE catena_chain_epoch gauge"];
-    for (const ch of doc.chains) lines.push(`catena_chain_epoch{chain="${ch.chainId}"} ${ch.epoch}`);
-    lines.push("# HELP catena_node_heartbeat_age_ms Milliseconds since each node's last heartbeat.", "# TYPE catena_node_heartbeat_age_ms gauge");
-    for (const n of doc.nodes) if (n.heartbeatAgeMs !== null) lines.push(`catena_node_heartbeat_age_ms{node="${n.id}"} ${n.heartbeatAgeMs}`);
-    return c.text(lines.join("\n") + "\n", 200, { "content-type": "text/plain; version=0.0.4" });
-  });
+  app.get("/metrics", (c) => c.text(masterMetrics(master), 200, { "content-type": METRICS_CONTENT_TYPE }));
   return app;
 }

@@ -45,6 +45,8 @@ export class Master {
   /** Events of a change not yet persisted: published only after the state file is written. */
   private unpublished: ClusterEvent[] = [];
   private readonly listeners = new Set<(e: ClusterEvent) => void>();
+  /** chainId -> epoch increments this process has persisted (catena_reconfigurations_total). */
+  readonly epochChanges = new Map<number, number>();
   private readonly started = performance.now();
   private timer: ReturnType<typeof setInterval> | null = null;
 
@@ -282,6 +284,10 @@ export class Master {
   private commitState(next: MasterState): void {
     if (JSON.stringify(next) !== JSON.stringify(this.state)) {
       this.store.save(next);
+      for (const c of next.chains) {
+        const bumps = c.epoch - (this.state.chains.find((p) => p.chainId === c.chainId)?.epoch ?? 0);
+        if (bumps > 0) this.epochChanges.set(c.chainId, (this.epochChanges.get(c.chainId) ?? 0) + bumps);
+      }
       this.state = next;
     }
     this.publish();
@@ -297,7 +303,7 @@ export class Master {
     for (const e of events) {
       this.events.push(e);
       if (this.events.length > EVENTS_KEPT) this.events.shift();
-      this.log.info(e.message, { event: e.kind });
+      this.log.info(e.message, { event: e.kind, chain: e.chainId, epoch: e.epoch });
       for (const l of this.listeners) l(e);
     }
   }

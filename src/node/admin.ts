@@ -1,6 +1,8 @@
 // The node's admin HTTP API (Hono): /health, /v1/status (JSON) and /metrics (Prometheus text).
 
 import { Hono } from "hono";
+import { METRICS_CONTENT_TYPE } from "../metrics/registry.ts";
+import { TokenCheck, requireToken } from "../security/http.ts";
 import type { StorageNode } from "./node.ts";
 
 export interface AdminServer {
@@ -33,24 +35,6 @@ export function nodeStatus(node: StorageNode) {
   };
 }
 
-function metrics(node: StorageNode): string {
-  const lines: string[] = [];
-  const gauge = (name: string, help: string, type: "gauge" | "counter", rows: [string, number][]) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of rows) lines.push(`${name}{${labels}} ${value}`);
-  };
-  const rs = [...node.replicas.values()];
-  const label = (chain: number) => `node="${node.config.nodeId}",chain="${chain}"`;
-  gauge("catena_log_end_offset", "Next offset this node will write.", "gauge", rs.map((r) => [label(r.chainId), r.log.endOffset]));
-  gauge("catena_durable_end_offset", "Offsets below this are fdatasynced on this node.", "gauge", rs.map((r) => [label(r.chainId), r.log.durableEnd]));
-  gauge("catena_commit_end_offset", "Offsets below this are committed on the chain.", "gauge", rs.map((r) => [label(r.chainId), r.commitEnd]));
-  gauge("catena_appended_entries_total", "Entries written to this node's log.", "counter", rs.map((r) => [label(r.chainId), r.stats.appends]));
-  gauge("catena_appended_bytes_total", "Record bytes written to this node's log.", "counter", rs.map((r) => [label(r.chainId), r.stats.appendBytes]));
-  gauge("catena_batches_total", "Batches written to this node's log.", "counter", rs.map((r) => [label(r.chainId), r.stats.batches]));
-  gauge("catena_epoch", "The chain epoch this node knows.", "gauge", rs.map((r) => [label(r.chainId), r.epoch]));
-  return lines.join("\n") + "\n";
-}
-
 export function startAdmin(node: StorageNode): AdminServer {
   const app = new Hono();
   // Liveness: the process answers. Readiness: it has its lease from the master and serves a chain.
@@ -60,9 +44,14 @@ export function startAdmin(node: StorageNode): AdminServer {
     const ready = node.hasLease() && serving.length > 0;
     return c.json({ ready, lease: node.hasLease(), servingChains: serving }, ready ? 200 : 503);
   });
+  // Everything but the health checks needs the client or admin token when tokens are configured.
+  const readers = requireToken(new TokenCheck([node.config.auth.client, node.config.auth.admin]), "this node's admin API");
+  app.use("/v1/*", readers);
+  app.use("/metrics", readers);
   app.get("/v1/status", (c) => c.json(nodeStatus(node)));
-  app.get("/metrics", (c) => c.text(metrics(node), 200, { "content-type": "text/plain; version=0.0.4" }));
-  const server = Bun.serve({ hostname: node.config.listen.admin.host, port: node.config.listen.admin.port, fetch: app.fetch });
+  app.get("/metrics", (c) => c.text(node.metrics.render(), 200, { "content-type": METRICS_CONTENT_TYPE }));
+  const tls = node.config.tls;
+  const server = Bun.serve({ hostname: node.config.listen.admin.host, port: node.config.listen.admin.port, fetch: app.fetch, ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}) });
   return {
     get port() {
       return server.port ?? 0;

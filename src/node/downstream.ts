@@ -11,7 +11,7 @@ import { PROTOCOL_VERSION } from "../protocol/frame.ts";
 import { FrameType, PeerKind, REPLICATE_HEADER_BYTES, decodeError, decodeHelloOk, decodeWatermark, encodeHello, encodeWatermark, writeReplicateHeader, type HelloOk } from "../protocol/messages.ts";
 import { allocate } from "../protocol/record.ts";
 import type { Connection } from "../transport/connection.ts";
-import { connect } from "../transport/tcp.ts";
+import { connect, type ClientTls } from "../transport/tcp.ts";
 import type { Logger } from "../util/logger.ts";
 
 export interface DownstreamHost {
@@ -30,6 +30,10 @@ export interface DownstreamHost {
   commitReported(end: number): void;
   readonly limits: { frameBytesMax: number; connectionQueueBytesMax: number; batchBytesMax: number; inflightBatchesMax: number; inflightBytesMax: number };
   readonly log: Logger;
+  /** This node's certificate and the cluster CA: the successor must prove it is `successorId`. */
+  readonly tls: { cert: string; key: string; ca: string | null } | null;
+  /** The node token, sent in HELLO ("" when none is configured). */
+  readonly nodeToken: string;
 }
 
 interface LiveBatch {
@@ -167,14 +171,23 @@ export class Downstream {
         if (conn === this.conn) this.reset();
       },
       drained: () => this.pump(),
-    }).then(
+    }, this.tls()).then(
       (conn) => {
         if (this.stopped) return conn.close();
         this.conn = conn;
-        conn.send(encodeHello(0, { version: PROTOCOL_VERSION, kind: PeerKind.replication, chainId: this.host.chainId, epoch: this.host.epoch(), commitEnd: this.host.commitEnd(), nodeId: this.host.nodeId }));
+        conn.send(encodeHello(0, { version: PROTOCOL_VERSION, kind: PeerKind.replication, chainId: this.host.chainId, epoch: this.host.epoch(), commitEnd: this.host.commitEnd(), nodeId: this.host.nodeId, token: this.host.nodeToken }));
       },
-      () => this.scheduleRetry(),
+      (e: Error) => {
+        if (this.failures++ % 20 === 0) this.host.log.warn("cannot connect to the successor; retrying", { successor: this.successorId, error: e.message });
+        this.scheduleRetry();
+      },
     );
+  }
+
+  private tls(): ClientTls | undefined {
+    const t = this.host.tls;
+    if (!t || !t.ca) return undefined;
+    return { ca: t.ca, cert: t.cert, key: t.key, serverName: this.successorId };
   }
 
   private frame(conn: Connection, type: number, frame: Uint8Array): void {

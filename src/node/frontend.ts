@@ -8,6 +8,7 @@ import {
   FrameType, PeerKind, decodeAppend, decodeChainOnly, decodeHello, decodeRead, decodeReplicate, decodeSubscribe, decodeWatchAcks, decodeWatermark,
   encodeError, encodeHelloOk, encodeOk,
 } from "../protocol/messages.ts";
+import type { TokenCheck } from "../security/token.ts";
 import type { Connection, ConnectionHandler } from "../transport/connection.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Replica, Subscription } from "./replica.ts";
@@ -15,6 +16,8 @@ import type { Replica, Subscription } from "./replica.ts";
 export interface ReplicaLookup {
   replica(chainId: number): Replica;
   connectionClosed(conn: Connection): void;
+  /** The connection has appends in flight or is registered for acknowledgements somewhere. */
+  waitsForNode(conn: Connection): boolean;
 }
 
 interface ClientState {
@@ -32,29 +35,40 @@ function refuse(conn: Connection, id: number, e: unknown, log: Logger, who: stri
   const err = e instanceof CatenaError ? e : new CatenaError(ErrorCode.internal, (e as Error).message ?? String(e));
   if (!(e instanceof CatenaError)) log.error("internal error while serving a request", { peer: who, error: String((e as Error).stack ?? e) });
   conn.send(encodeError(id, err));
-  const fatal = err.code === ErrorCode.badFrame || err.code === ErrorCode.unknownFrameType || err.code === ErrorCode.unsupportedVersion || err.code === ErrorCode.internal;
+  const fatal = err.code === ErrorCode.badFrame || err.code === ErrorCode.unknownFrameType || err.code === ErrorCode.unsupportedVersion || err.code === ErrorCode.internal || err.code === ErrorCode.unauthorized;
   if (fatal) {
     log.warn("closing connection after a bad request", { peer: who, error: err.message });
     conn.close();
   }
 }
 
-function checkHello(frame: Uint8Array, kind: number) {
+/** Checks a HELLO: version, port, token. Nothing else on a connection is read before this passes. */
+function checkHello(frame: Uint8Array, kind: number, tokens: TokenCheck) {
   const hello = decodeHello(frame);
   if (hello.version !== PROTOCOL_VERSION) throw new CatenaError(ErrorCode.unsupportedVersion, `protocol version ${hello.version} is not supported; this node speaks version ${PROTOCOL_VERSION}`);
   if (hello.kind !== kind) throw new CatenaError(ErrorCode.badFrame, `this port serves ${kind === PeerKind.client ? "clients" : "replication"}, not peer kind ${hello.kind}`);
+  if (!tokens.accepts(hello.token)) {
+    throw new CatenaError(ErrorCode.unauthorized, hello.token === "" ? `this port needs a token in HELLO (the ${kind === PeerKind.client ? "client" : "node"} token)` : "the token in HELLO is not valid here");
+  }
   return hello;
 }
 
-export function clientHandler(nodes: ReplicaLookup, log: Logger): ConnectionHandler {
+/** Who may connect: the tokens HELLO must carry on each port. */
+export interface PortAuth {
+  client: TokenCheck;
+  replication: TokenCheck;
+}
+
+export function clientHandler(nodes: ReplicaLookup, log: Logger, auth: PortAuth): ConnectionHandler {
   return {
     frame(conn, type, id, frame) {
       const state = clientState(conn);
       try {
         if (!state.greeted) {
           if (type !== FrameType.hello) throw new CatenaError(ErrorCode.badFrame, "the first frame on a connection must be HELLO");
-          checkHello(frame, PeerKind.client);
+          checkHello(frame, PeerKind.client, auth.client);
           state.greeted = true;
+          conn.greeted = true;
           conn.send(encodeHelloOk(id, { version: PROTOCOL_VERSION, logEnd: 0, lastCrc: 0, commitEnd: 0, commitCrc: 0 }));
           return;
         }
@@ -108,10 +122,13 @@ export function clientHandler(nodes: ReplicaLookup, log: Logger): ConnectionHand
     drained(conn) {
       for (const { replica, sub } of clientState(conn).subscriptions.values()) replica.feed(sub);
     },
+    busy(conn) {
+      return clientState(conn).subscriptions.size > 0 || nodes.waitsForNode(conn);
+    },
   };
 }
 
-export function replicationHandler(nodes: ReplicaLookup, log: Logger): ConnectionHandler {
+export function replicationHandler(nodes: ReplicaLookup, log: Logger, auth: PortAuth): ConnectionHandler {
   const replicaOf = (conn: Connection) => conn.state as Replica | undefined;
   return {
     frame(conn, type, id, frame) {
@@ -119,10 +136,16 @@ export function replicationHandler(nodes: ReplicaLookup, log: Logger): Connectio
         const replica = replicaOf(conn);
         if (!replica) {
           if (type !== FrameType.hello) throw new CatenaError(ErrorCode.badFrame, "the first frame on a connection must be HELLO");
-          const hello = checkHello(frame, PeerKind.replication);
+          const hello = checkHello(frame, PeerKind.replication, auth.replication);
+          // Over TLS the certificate decides who the peer is: a valid certificate of node X can
+          // only ever speak as X (and acceptUpstream takes X only as the current predecessor).
+          if (conn.peerNames !== null && !conn.peerNames.includes(hello.nodeId)) {
+            throw new CatenaError(ErrorCode.unauthorized, `HELLO says node ${JSON.stringify(hello.nodeId)} but the certificate names ${conn.peerNames.join(", ") || "nothing"}`);
+          }
           const target = nodes.replica(hello.chainId);
           target.acceptUpstream(conn, id, hello);
           conn.state = target;
+          conn.greeted = true;
           return;
         }
         if (type === FrameType.replicate) return replica.replicate(conn, frame, decodeReplicate(frame));
@@ -152,5 +175,7 @@ export function replicationHandler(nodes: ReplicaLookup, log: Logger): Connectio
     closed(conn) {
       replicaOf(conn)?.upstreamClosed(conn);
     },
+    // The predecessor's stream is quiet whenever nobody appends: never idle once accepted.
+    busy: (conn) => replicaOf(conn) !== undefined,
   };
 }

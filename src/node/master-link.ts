@@ -3,6 +3,7 @@
 // forgets the node (a restarted master without its state), the node joins again.
 
 import { formatAddress, type NodeConfig } from "../config/index.ts";
+import { fetchOptions } from "../security/http.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ChainLayoutJson } from "./layout.ts";
 
@@ -56,7 +57,7 @@ export class MasterLink {
   ) {}
 
   private get base(): string {
-    return `http://${formatAddress(this.config.master)}`;
+    return `${this.config.tls ? "https" : "http"}://${formatAddress(this.config.master)}`;
   }
 
   start(): void {
@@ -90,7 +91,7 @@ export class MasterLink {
       const { error } = (await res.json()) as { error: string };
       throw new Error(`the master refused the join: ${error}`);
     }
-    if (!res.ok) throw new Error(`join answered HTTP ${res.status}`);
+    if (!res.ok) throw new Error(`join answered HTTP ${res.status}${res.status === 401 ? " (the master wants a valid node token: auth.node_token_file)" : ""}`);
     const { chains, leaseMs } = (await res.json()) as { chains: ChainLayoutJson[]; leaseMs: number };
     this.renewLease(sentAt, leaseMs);
     this.joined = true;
@@ -106,7 +107,7 @@ export class MasterLink {
       this.log.warn("the master does not know this node; joining again");
       return;
     }
-    if (!res.ok) throw new Error(`heartbeat answered HTTP ${res.status}`);
+    if (!res.ok) throw new Error(`heartbeat answered HTTP ${res.status}${res.status === 401 ? " (the master wants a valid node token: auth.node_token_file)" : ""}`);
     const { chains, leaseMs } = (await res.json()) as { chains: ChainLayoutJson[]; leaseMs: number };
     this.renewLease(sentAt, leaseMs);
     await this.host.layouts(chains);
@@ -119,9 +120,10 @@ export class MasterLink {
   }
 
   private post(path: string, body: unknown): Promise<Response> {
+    // Over TLS the master's certificate must chain to the cluster CA and name the host dialled.
     return fetch(this.base + path, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      ...fetchOptions({ token: this.config.auth.node, ca: this.config.tls?.ca }, { "content-type": "application/json" }),
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });

@@ -7,12 +7,14 @@ import { dialableAddress, formatAddress, type NodeConfig } from "../config/index
 import { Log } from "../log/log.ts";
 import { CatenaError, ErrorCode } from "../protocol/errors.ts";
 import type { Connection } from "../transport/connection.ts";
+import { TokenCheck } from "../security/token.ts";
 import { listen, type Listener } from "../transport/tcp.ts";
 import type { Logger } from "../util/logger.ts";
 import { startAdmin, type AdminServer } from "./admin.ts";
 import { clientHandler, replicationHandler } from "./frontend.ts";
 import { parseLayout, type ChainLayoutJson } from "./layout.ts";
 import { MasterLink, type ChainReport } from "./master-link.ts";
+import { NodeMetrics } from "./metrics.ts";
 import { Replica } from "./replica.ts";
 import { SyncedFile } from "./synced-file.ts";
 
@@ -30,6 +32,7 @@ export class StorageNode {
   private masterLink: MasterLink | null = null;
   private readonly syncedFile: SyncedFile | null;
   readonly startedAt = Date.now();
+  readonly metrics: NodeMetrics;
 
   constructor(
     readonly config: NodeConfig,
@@ -37,6 +40,7 @@ export class StorageNode {
     hooks: NodeTestHooks = {},
   ) {
     this.syncedFile = hooks.syncedFile ? new SyncedFile(hooks.syncedFile) : null;
+    this.metrics = new NodeMetrics(config.nodeId, () => this.replicas.values());
   }
 
   async start(): Promise<void> {
@@ -45,16 +49,32 @@ export class StorageNode {
       const m = /^chain-(\d+)$/.exec(name);
       if (m) await this.openReplica(Number(m[1]));
     }
-    const limits = { frameBytesMax: this.config.limits.frameBytesMax, queueBytesMax: this.config.limits.connectionQueueBytesMax };
+    const { limits: l, tls, auth } = this.config;
+    const limits = {
+      frameBytesMax: l.frameBytesMax,
+      queueBytesMax: l.connectionQueueBytesMax,
+      connectionsMax: l.connectionsMax,
+      handshakeTimeoutMs: l.handshakeTimeoutMs,
+      idleTimeoutMs: l.idleTimeoutMs,
+      frameTimeoutMs: l.frameTimeoutMs,
+    };
     const lookup = {
       replica: (chainId: number) => this.replica(chainId),
       connectionClosed: (conn: Connection) => {
         for (const r of this.replicas.values()) r.connectionClosed(conn);
       },
+      waitsForNode: (conn: Connection) => {
+        for (const r of this.replicas.values()) if (r.waitsFor(conn)) return true;
+        return false;
+      },
     };
-    const client = listen(this.config.listen.client, limits, () => {}, clientHandler(lookup, this.log));
+    // The admin token opens every door a client token opens.
+    const ports = { client: new TokenCheck([auth.client, auth.admin]), replication: new TokenCheck([auth.node]) };
+    // Clients are not asked for certificates (their token says who may connect); peers on the
+    // replication port must present one from the cluster CA naming their node id.
+    const client = listen(this.config.listen.client, limits, () => {}, clientHandler(lookup, this.log, ports), tls ? { cert: tls.cert, key: tls.key, ca: null } : undefined);
     this.listeners.push(client);
-    const replication = listen(this.config.listen.replication, limits, () => {}, replicationHandler(lookup, this.log));
+    const replication = listen(this.config.listen.replication, limits, () => {}, replicationHandler(lookup, this.log, ports), tls ? { cert: tls.cert, key: tls.key, ca: tls.ca } : undefined);
     this.listeners.push(replication);
     this.admin = startAdmin(this);
     const { advertise } = this.config;
@@ -70,6 +90,11 @@ export class StorageNode {
 
   get addresses() {
     return this.listeners.map((l) => l.port);
+  }
+
+  /** The client and replication listeners, for /metrics. */
+  get listenerStats(): { name: string; listener: Listener }[] {
+    return this.listeners.map((listener, i) => ({ name: i === 0 ? "client" : "replication", listener }));
   }
 
   hasLease(): boolean {
@@ -99,6 +124,7 @@ export class StorageNode {
         sync: this.config.log.sync,
         syncIntervalMs: this.config.log.syncIntervalMs,
         trackSynced: this.syncedFile !== null,
+        syncSeconds: this.metrics.fsyncSeconds(chainId),
       });
       if (log.recovery.truncatedBytes > 0) {
         this.log.warn("log recovery cut a torn or corrupt tail", { chain: chainId, truncatedBytes: log.recovery.truncatedBytes, problem: log.recovery.problem });
@@ -107,7 +133,7 @@ export class StorageNode {
         this.log.error("the log failed; this node stops heartbeating so that the master replaces it", { chain: chainId, error: err.message });
         this.masterLink?.stop();
       };
-      const replica = new Replica(chainId, log, this.config, this.log.child({ chain: chainId }), () => this.masterLink?.hasLease() ?? false);
+      const replica = new Replica(chainId, log, this.config, this.log, () => this.masterLink?.hasLease() ?? false, this.metrics.commitSeconds(chainId));
       this.replicas.set(chainId, replica);
       this.syncedFile?.track(log);
       this.log.info("replica opened", { chain: chainId, logEnd: log.endOffset, segments: log.segmentCount });

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Watermarks, type WatermarkEffects } from "../chain/watermarks.ts";
 import type { NodeConfig } from "../config/index.ts";
 import type { Log } from "../log/log.ts";
+import type { Observer } from "../metrics/histogram.ts";
 import { CatenaError, ErrorCode } from "../protocol/errors.ts";
 import { PROTOCOL_VERSION } from "../protocol/frame.ts";
 import {
@@ -19,9 +20,11 @@ import { RECORD_HEADER_BYTES, allocate, encodeRecordInto, getU32, getU64, iterat
 import type { Connection } from "../transport/connection.ts";
 import type { Logger } from "../util/logger.ts";
 import { CommitFile } from "./commit-file.ts";
+import { CommitTimer } from "./commit-timer.ts";
 import { DedupTable } from "./dedup.ts";
 import { Downstream } from "./downstream.ts";
 import type { ChainLayout, MemberInfo } from "./layout.ts";
+import { PendingAppends } from "./pending-appends.ts";
 
 interface PendingAppend {
   conn: Connection;
@@ -75,7 +78,14 @@ export class Replica {
   private lastSyncProgress = -1;
   private readonly commitFile: CommitFile;
   private batch: PendingAppend[] = [];
+  private readonly pendingAppends: PendingAppends;
+  /** Connections registered with watchAcks (for the idle check; dropped when they close). */
+  private readonly watcherConnections = new Set<Connection>();
   private batchScheduled = false;
+  /** performance.now() when the first append of the scheduled batch arrived. */
+  private batchStartedMs = 0;
+  private readonly commitTimer: CommitTimer;
+  private readonly logger: Logger;
   private duplicates: DuplicateReply[] = [];
   private recent: RecentBatch[] = [];
   private recentBytes = 0;
@@ -88,11 +98,15 @@ export class Replica {
     readonly chainId: number,
     readonly log: Log,
     private readonly config: NodeConfig,
-    private readonly logger: Logger,
+    logger: Logger,
     /** False once this node has not heard from the master for its lease. */
     private readonly hasLease: () => boolean = () => true,
+    commitSeconds: Observer = { observe() {} },
   ) {
+    this.logger = logger.child({ chain: chainId, epoch: () => this.epoch });
+    this.commitTimer = new CommitTimer(commitSeconds);
     this.marks = new Watermarks(false, false, 0);
+    this.pendingAppends = new PendingAppends(config.limits.pendingAppendsMax);
     this.commitFile = new CommitFile(join(config.log.dir, `chain-${chainId}`));
     this.localProgress();
     log.onDurable = () => {
@@ -157,6 +171,7 @@ export class Replica {
       this.upstream = null;
     }
     if (this.isHead && !wasHead) this.rebuildDedup();
+    if (wasHead && !this.isHead) this.pendingAppends.clear();
     this.logger.info("chain layout applied", { chain: this.chainId, epoch: this.epoch, role: this.role, successor: successor?.id ?? null, predecessor: this.predecessorId });
     this.apply(this.marks.reposition(this.isHead, this.isTail));
     this.downstream?.announceDurable(this.marks.prefixDurable);
@@ -188,6 +203,8 @@ export class Replica {
       },
       limits: this.config.limits,
       log: this.logger,
+      tls: this.config.tls,
+      nodeToken: this.config.auth.node ?? "",
     };
   }
 
@@ -219,17 +236,25 @@ export class Replica {
       this.replyDuplicates();
       return;
     }
+    if (!this.pendingAppends.admit(conn, a.payloads.length)) {
+      throw new CatenaError(ErrorCode.overloaded, `this connection already has ${limits.pendingAppendsMax} appends waiting for their commit (limits.pending_appends_max); wait for acknowledgements, then send more`);
+    }
     // Payloads are views into the received chunk: copy them, they are written on the next turn.
     const payloads = a.payloads.map((p) => p.slice());
     this.batch.push({ conn, id, clientId: a.clientId, firstRequestId: a.firstRequestId, payloads, bytes: bytes + payloads.length * RECORD_HEADER_BYTES });
-    if (!this.batchScheduled) {
-      this.batchScheduled = true;
-      setImmediate(this.writeBatches);
-    }
+    this.scheduleBatch();
+  }
+
+  private scheduleBatch(): void {
+    if (this.batchScheduled) return;
+    this.batchScheduled = true;
+    this.batchStartedMs = performance.now();
+    setImmediate(this.writeBatches);
   }
 
   private readonly writeBatches = (): void => {
     this.batchScheduled = false;
+    const startedMs = this.batchStartedMs;
     const gathered = this.batch;
     this.batch = [];
     // Checked once per batch, just before writing: nothing is written without the lease.
@@ -239,7 +264,10 @@ export class Replica {
         ? new CatenaError(ErrorCode.unavailable, `node ${this.config.nodeId} has lost contact with the master and may no longer be the head`)
         : null;
     if (refusal) {
-      for (const p of gathered) p.conn.send(encodeError(p.id, refusal));
+      for (const p of gathered) {
+        this.pendingAppends.release(p.conn, p.payloads.length);
+        p.conn.send(encodeError(p.id, refusal));
+      }
       return;
     }
     // A retry may have arrived in the same turn as its original: check again before writing.
@@ -248,6 +276,7 @@ export class Replica {
     for (const p of gathered) {
       const seen = this.dedup.check(p.clientId, p.firstRequestId);
       if (seen.kind === "duplicate") {
+        this.pendingAppends.release(p.conn, p.payloads.length);
         this.duplicates.push({ conn: p.conn, id: p.id, run: { firstRequestId: p.firstRequestId, firstOffset: seen.firstOffset, count: p.payloads.length } });
         continue;
       }
@@ -260,23 +289,20 @@ export class Replica {
       else written.set(p.clientId, new Set([p.firstRequestId]));
       pending.push(p);
     }
-    if (this.batch.length > 0 && !this.batchScheduled) {
-      this.batchScheduled = true;
-      setImmediate(this.writeBatches);
-    }
+    if (this.batch.length > 0) this.scheduleBatch();
     let start = 0;
     while (start < pending.length) {
       let end = start;
       let bytes = 0;
       do bytes += pending[end++].bytes;
       while (end < pending.length && bytes + pending[end].bytes <= this.config.limits.batchBytesMax);
-      this.writeBatch(pending, start, end, bytes);
+      this.writeBatch(pending, start, end, bytes, startedMs);
       start = end;
     }
     this.replyDuplicates();
   };
 
-  private writeBatch(pending: PendingAppend[], start: number, end: number, recordBytes: number): void {
+  private writeBatch(pending: PendingAppend[], start: number, end: number, recordBytes: number, startedMs: number): void {
     const { bytes: frame, dv } = allocate(REPLICATE_HEADER_BYTES + recordBytes);
     const first = this.log.endOffset;
     let offset = first;
@@ -292,14 +318,20 @@ export class Replica {
       // The log failed (disk full, I/O error): nothing here was written, so nothing is remembered
       // as written; the clients hear of it and retry elsewhere once this node is replaced.
       const err = new CatenaError(ErrorCode.unavailable, `node ${this.config.nodeId} could not write to its log: ${(e as Error).message}`);
-      for (let i = start; i < end; i++) pending[i].conn.send(encodeError(pending[i].id, err));
+      for (let i = start; i < end; i++) {
+        this.pendingAppends.release(pending[i].conn, pending[i].payloads.length);
+        pending[i].conn.send(encodeError(pending[i].id, err));
+      }
       return;
     }
     offset = first;
     for (let i = start; i < end; i++) {
-      this.dedup.record(pending[i].clientId, pending[i].firstRequestId, offset);
-      offset += pending[i].payloads.length;
+      const p = pending[i];
+      this.dedup.record(p.clientId, p.firstRequestId, offset);
+      offset += p.payloads.length;
+      this.pendingAppends.wrote(p.conn, p.payloads.length, offset);
     }
+    this.commitTimer.written(offset, startedMs);
   }
 
   /** A batch is in the local log: forward it and move the watermark. */
@@ -412,7 +444,9 @@ export class Replica {
   }
 
   private committed(from: number, to: number): void {
+    this.commitTimer.committed(to, performance.now());
     this.commitFile.advance(to);
+    this.pendingAppends.committed(to);
     if (this.isTail) this.acknowledge(from, to);
     while (this.recent.length > 0 && this.recent[0].end <= to) this.recentBytes -= this.recent.shift()!.frame.length;
     if (!this.isHead) this.sendCommitUp(to);
@@ -425,6 +459,12 @@ export class Replica {
   /** A client's connection asks for APPEND_OK frames for its entries (sent by the tail). */
   watchAcks(conn: Connection, clientId: number): void {
     this.ackWatchers.set(clientId, conn);
+    this.watcherConnections.add(conn);
+  }
+
+  /** The connection waits for something from this replica: commits of its appends, or acks. */
+  waitsFor(conn: Connection): boolean {
+    return this.pendingAppends.has(conn) || this.watcherConnections.has(conn);
   }
 
   /** Sends APPEND_OK for every entry in [from, to) to the connection watching its client. */
@@ -568,6 +608,8 @@ export class Replica {
   connectionClosed(conn: Connection): void {
     for (const sub of this.subscriptions) if (sub.conn === conn) this.subscriptions.delete(sub);
     for (const [clientId, c] of this.ackWatchers) if (c === conn) this.ackWatchers.delete(clientId);
+    this.watcherConnections.delete(conn);
+    this.pendingAppends.forget(conn);
   }
 
   async close(): Promise<void> {

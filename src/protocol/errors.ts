@@ -16,6 +16,8 @@ export const ErrorCode = {
   requestTooOld: 13,
   overloaded: 14,
   internal: 15,
+  unauthorized: 16,
+  timedOut: 17,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

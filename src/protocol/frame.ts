@@ -69,6 +69,11 @@ export class FrameParser {
     return null;
   }
 
+  /** True while part of a frame has arrived and the rest has not. */
+  get midFrame(): boolean {
+    return this.partial !== null || this.headerFill > 0;
+  }
+
   private startPartial(src: Uint8Array, at: number): ParseProblem | null {
     const size = frameSize(src, at);
     const problem = this.checkSize(size);

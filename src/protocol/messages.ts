@@ -74,22 +74,27 @@ export class FrameWriter {
 
 // ---- connection set-up -------------------------------------------------------------------------
 
-/** HELLO opens every connection. A predecessor's replication HELLO also carries its commit end. */
-export interface Hello { version: number; kind: number; chainId: number; epoch: number; commitEnd: number; nodeId: string }
+/**
+ * HELLO opens every connection. A predecessor's replication HELLO also carries its commit end.
+ * `token` is the client token on the client port and the node token on the replication port
+ * ("" when none is configured).
+ */
+export interface Hello { version: number; kind: number; chainId: number; epoch: number; commitEnd: number; nodeId: string; token: string }
 
 export function encodeHello(id: number, h: Hello): Uint8Array {
   const name = encoder.encode(h.nodeId);
-  return new FrameWriter(FrameType.hello, id, 2 + 1 + 1 + 4 + 4 + 8 + 2 + name.length)
-    .u16(h.version).u8(h.kind).u8(0).u32(h.chainId).u32(h.epoch).u64(h.commitEnd).u16(name.length).raw(name).done();
+  const token = encoder.encode(h.token);
+  return new FrameWriter(FrameType.hello, id, 2 + 1 + 1 + 4 + 4 + 8 + 2 + name.length + 2 + token.length)
+    .u16(h.version).u8(h.kind).u8(0).u32(h.chainId).u32(h.epoch).u64(h.commitEnd).u16(name.length).raw(name).u16(token.length).raw(token).done();
 }
 
 export function decodeHello(frame: Uint8Array): Hello {
   const r = new BodyReader(frame);
   const version = r.u16(), kind = r.u8();
   r.u8();
-  const chainId = r.u32(), epoch = r.u32(), commitEnd = r.u64(), nodeId = r.string();
+  const chainId = r.u32(), epoch = r.u32(), commitEnd = r.u64(), nodeId = r.string(), token = r.string();
   r.end();
-  return { version, kind, chainId, epoch, commitEnd, nodeId };
+  return { version, kind, chainId, epoch, commitEnd, nodeId, token };
 }
 
 /**

@@ -14,6 +14,9 @@ export interface ConnectionHandler {
   closed(conn: Connection): void;
   /** The outgoing queue emptied (after having been over half full). */
   drained?(conn: Connection): void;
+  /** True while the peer waits for this side (a subscription, pending appends): such a connection
+   * is not idle however long the peer stays silent. Default: false. */
+  busy?(conn: Connection): boolean;
 }
 
 export interface ConnectionLimits {
@@ -27,6 +30,9 @@ export interface ConnectionLimits {
   queueBytesMax: number;
 }
 
+/** How long a closing connection may take to hand its peer what is still queued (a farewell ERROR). */
+const CLOSE_LINGER_MS = 2000;
+
 export class Connection {
   private readonly parser: FrameParser;
   private queue: Uint8Array[] = [];
@@ -34,9 +40,20 @@ export class Connection {
   private flushScheduled = false;
   private closing = false;
   private wasCongested = false;
+  private endWhenFlushed = false;
+  /** The first queued frame is partly written already. */
+  private headStarted = false;
+  /** The queue overflowed: only the farewell may still be queued, past the limit. */
+  private overflowed = false;
   private closedNotified = false;
   /** Free slot for the owner's per-connection state. */
   state: unknown = undefined;
+  /** Set by the owner once the peer has said HELLO (and so proved who it is). */
+  greeted = false;
+  /** Frames received so far: the listener's sweep compares it between rounds to see activity. */
+  framesReceived = 0;
+  /** The peer certificate's names (DNS names and CN), checked by the TLS layer; null on plain TCP. */
+  peerNames: readonly string[] | null = null;
 
   constructor(
     readonly socket: Socket<unknown>,
@@ -46,6 +63,7 @@ export class Connection {
     this.parser = new FrameParser(limits.frameBytesMax, {
       frame: (type, id, frame) => {
         if (this.closing) return;
+        this.framesReceived++;
         try {
           this.handler.frame(this, type, id, frame);
         } catch (e) {
@@ -65,6 +83,15 @@ export class Connection {
     return !this.closing;
   }
 
+  /** Part of a frame has arrived and the rest has not. */
+  get midFrame(): boolean {
+    return this.parser.midFrame;
+  }
+
+  get isBusy(): boolean {
+    return this.handler.busy?.(this) ?? false;
+  }
+
   /** Feed bytes from the socket's data callback. */
   received(chunk: Uint8Array): void {
     if (this.closing) return;
@@ -82,8 +109,15 @@ export class Connection {
   send(bytes: Uint8Array): boolean {
     if (this.closing) return false;
     if (this.queued + bytes.length > this.limits.queueBytesMax) {
-      this.handler.failed(this, `the peer is not reading: more than ${this.limits.queueBytesMax} bytes wait to be sent to it`);
-      this.destroy();
+      if (this.overflowed) return false;
+      const problem = `the peer is not reading: more than ${this.limits.queueBytesMax} bytes wait to be sent to it`;
+      // Frames not yet started are dropped, so the farewell ERROR the handler sends goes out right
+      // after whatever frame is half written.
+      this.queue = this.queue.length > 0 && this.headStarted ? [this.queue[0]] : [];
+      this.queued = this.queue.length > 0 ? this.queue[0].length : 0;
+      this.overflowed = true;
+      this.handler.failed(this, problem, ErrorCode.overloaded);
+      this.close();
       return false;
     }
     this.queue.push(bytes);
@@ -103,12 +137,17 @@ export class Connection {
     if (this.queued > 0) this.flush();
   }
 
-  /** Sends what is queued, then closes the socket. */
+  /** Sends what is queued, then closes the socket. A peer that does not read it within
+   * CLOSE_LINGER_MS is cut off. */
   close(): void {
     if (this.closing) return;
     this.closing = true;
     this.flush();
-    this.socket.end();
+    if (this.queued === 0) return void this.socket.end();
+    this.endWhenFlushed = true;
+    setTimeout(() => {
+      if (!this.closedNotified) this.socket.terminate();
+    }, CLOSE_LINGER_MS).unref?.();
   }
 
   /** Closes at once, dropping anything still queued. */
@@ -144,9 +183,11 @@ export class Connection {
       this.queued = 0;
       return;
     }
+    this.headStarted = false;
     if (written >= bytes.length) {
       this.queue = [];
       this.queued = 0;
+      if (this.endWhenFlushed) return void this.socket.end();
       if (this.wasCongested) {
         this.wasCongested = false;
         this.handler.drained?.(this);
@@ -156,6 +197,7 @@ export class Connection {
     const rest = bytes.subarray(written);
     this.queue = [rest];
     this.queued = rest.length;
+    this.headStarted = true;
   };
 }
 

@@ -27,7 +27,7 @@ const FRAME_BYTES_MAX = 4096;
 
 /** A frame as it might arrive: a real encoding, a header claiming any length, or random bytes. */
 const validFrame = fc.oneof(
-  fc.tuple(fc.nat(), fc.string({ maxLength: 40 })).map(([id, s]) => m.encodeHello(id >>> 0, { version: 1, kind: 1, chainId: 1, epoch: 2, commitEnd: 3, nodeId: s })),
+  fc.tuple(fc.nat(), fc.string({ maxLength: 40 })).map(([id, s]) => m.encodeHello(id >>> 0, { version: 1, kind: 1, chainId: 1, epoch: 2, commitEnd: 3, nodeId: s, token: "" })),
   fc.tuple(fc.nat(), fc.array(fc.uint8Array({ maxLength: 100 }), { minLength: 1, maxLength: 5 })).map(([id, p]) => m.encodeAppend(id >>> 0, { chainId: 1, clientId: 9, firstRequestId: 1, payloads: p })),
   fc.tuple(fc.nat(), fc.nat()).map(([id, from]) => m.encodeRead(id >>> 0, { chainId: 1, from, maxEntries: 10, maxBytes: 100 })),
   fc.nat().map((offset) => m.encodeWatermark(m.FrameType.commit, { chainId: 1, epoch: 1, offset })),

@@ -75,7 +75,7 @@ function header(size: number, type: number): Uint8Array {
   return b;
 }
 
-const hello = encodeHello(1, { version: PROTOCOL_VERSION, kind: PeerKind.client, chainId: 0, epoch: 0, commitEnd: 0, nodeId: "" });
+const hello = encodeHello(1, { version: PROTOCOL_VERSION, kind: PeerKind.client, chainId: 0, epoch: 0, commitEnd: 0, nodeId: "", token: "" });
 
 async function expectStillServing(): Promise<void> {
   const before = await client.latest();
@@ -89,7 +89,7 @@ for (const [what, bytes, code] of [
   ["an oversized frame", [hello, header(0x7fff_ffff, FrameType.append)], ErrorCode.frameTooLarge],
   ["an unknown frame type", [hello, header(FRAME_HEADER_BYTES, 0x6e)], ErrorCode.unknownFrameType],
   ["a truncated append body", [hello, header(FRAME_HEADER_BYTES + 3, FrameType.append), new Uint8Array(3)], ErrorCode.badFrame],
-  ["a wrong protocol version", [encodeHello(1, { version: 99, kind: PeerKind.client, chainId: 0, epoch: 0, commitEnd: 0, nodeId: "" })], ErrorCode.unsupportedVersion],
+  ["a wrong protocol version", [encodeHello(1, { version: 99, kind: PeerKind.client, chainId: 0, epoch: 0, commitEnd: 0, nodeId: "", token: "" })], ErrorCode.unsupportedVersion],
 ] as const) {
   test(`client port: ${what} gets an ERROR frame and only that connection closes`, async () => {
     const head = await address("head", "clientAddr");
@@ -112,7 +112,7 @@ test("replication port: garbage and a HELLO from a stranger are refused; the cha
   })();
   const garbage = await rawExchange(middle, [new Uint8Array(64).fill(0xff)]);
   expect(garbage.closed).toBe(true);
-  const stranger = encodeHello(1, { version: PROTOCOL_VERSION, kind: PeerKind.replication, chainId: 1, epoch: 1_000_000, commitEnd: 0, nodeId: "intruder" });
+  const stranger = encodeHello(1, { version: PROTOCOL_VERSION, kind: PeerKind.replication, chainId: 1, epoch: 1_000_000, commitEnd: 0, nodeId: "intruder", token: "" });
   const refused = await rawExchange(middle, [stranger]);
   expect(frames(refused.received).some((f) => f.type === FrameType.error)).toBe(true);
   await expectStillServing();

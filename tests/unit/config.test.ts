@@ -123,7 +123,14 @@ describe("node config", () => {
       inflightBytesMax: 32 * MiB,
       readBytesMax: MiB + 32,
       connectionQueueBytesMax: 16 * MiB,
+      connectionsMax: 1024,
+      pendingAppendsMax: 65536,
+      handshakeTimeoutMs: 5000,
+      idleTimeoutMs: 300_000,
+      frameTimeoutMs: 10_000,
     });
+    expect(config.tls).toBeNull();
+    expect(config.auth).toEqual({ client: null, node: null, admin: null });
   });
 
   test("derived defaults follow a raised limit", () => {
@@ -250,6 +257,8 @@ describe("master config", () => {
       heartbeatMs: 100,
       failureTimeoutMs: 600,
       leaseMs: 400,
+      tls: null,
+      auth: { client: null, node: null, admin: null },
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.listen)).toBe(true);
@@ -261,7 +270,7 @@ describe("master config", () => {
 
   const errors: [string, string, string, string][] = [
     ["unknown key", `${MINIMAL_MASTER}server_address = "x:1"\n`, "master.server_address", "unknown key"],
-    ["unknown table", `${MINIMAL_MASTER}[frontend]\nserver_addr = "x:1"\n`, "frontend", "unknown table (known tables: master)"],
+    ["unknown table", `${MINIMAL_MASTER}[frontend]\nserver_addr = "x:1"\n`, "frontend", "unknown table (known tables: master, tls, auth)"],
     ["missing state_dir", without(MINIMAL_MASTER, 'state_dir = "data/master"'), "master.state_dir", "required key is missing"],
     ["out of range", `${MINIMAL_MASTER}replication_factor = 17\n`, "master.replication_factor", "must be 1..16, got 17"],
     [

@@ -99,10 +99,10 @@ describe("crc32c", () => {
 describe("frame bodies round-trip", () => {
   test("hello", () => {
     fc.assert(
-      fc.property(u32, u16, u8, u32, u32, u64, text, (id, version, kind, chainId, epoch, commitEnd, nodeId) => {
-        const frame = encodeHello(id, { version, kind, chainId, epoch, commitEnd, nodeId });
+      fc.property(u32, u16, u8, u32, u32, u64, text, text, (id, version, kind, chainId, epoch, commitEnd, nodeId, token) => {
+        const frame = encodeHello(id, { version, kind, chainId, epoch, commitEnd, nodeId, token });
         expectHeader(frame, FrameType.hello, id);
-        expect(decodeHello(frame)).toEqual({ version, kind, chainId, epoch, commitEnd, nodeId });
+        expect(decodeHello(frame)).toEqual({ version, kind, chainId, epoch, commitEnd, nodeId, token });
       }),
     );
   });
@@ -533,7 +533,7 @@ describe("FrameParser", () => {
 
 /** One valid frame of each type, with the decoder for it and whether it checks for trailing bytes. */
 const samples: { name: string; frame: Uint8Array; decode: (f: Uint8Array) => unknown; fixedBytes: number; exact: boolean }[] = [
-  { name: "hello", frame: encodeHello(1, { version: 1, kind: PeerKind.replication, chainId: 2, epoch: 3, commitEnd: 4, nodeId: "node-a" }), decode: decodeHello, fixedBytes: 0, exact: true },
+  { name: "hello", frame: encodeHello(1, { version: 1, kind: PeerKind.replication, chainId: 2, epoch: 3, commitEnd: 4, nodeId: "node-a", token: "secret-token-0123456789" }), decode: decodeHello, fixedBytes: 0, exact: true },
   { name: "hello_ok", frame: encodeHelloOk(1, { version: 1, logEnd: 10, lastCrc: 0xdeadbeef, commitEnd: 9, commitCrc: 7 }), decode: decodeHelloOk, fixedBytes: 0, exact: true },
   { name: "error", frame: encodeError(1, new CatenaError(ErrorCode.offsetOutOfRange, "out", 1, 2)), decode: decodeError, fixedBytes: 0, exact: true },
   { name: "append", frame: encodeAppend(1, { chainId: 1, clientId: 5, firstRequestId: 6, payloads: [ascii("ab"), ascii(""), ascii("cde")] }), decode: decodeAppend, fixedBytes: 0, exact: true },
@@ -629,7 +629,7 @@ describe("decoders refuse malformed bodies", () => {
   });
 
   test("a string length past the frame is badFrame", () => {
-    const f = encodeHello(1, { version: 1, kind: 1, chainId: 0, epoch: 0, commitEnd: 0, nodeId: "abc" });
+    const f = encodeHello(1, { version: 1, kind: 1, chainId: 0, epoch: 0, commitEnd: 0, nodeId: "abc", token: "" });
     dataView(f).setUint16(32, 4, true);
     expectBadFrame(() => decodeHello(f));
   });
@@ -650,7 +650,7 @@ describe("decoders refuse malformed bodies", () => {
       [encodeAppend(1, { chainId: 1, clientId: 1, firstRequestId: 1, payloads: [ascii("x")] }), 28, decodeAppend],
       [encodeRead(1, { chainId: 1, from: 1, maxEntries: 1, maxBytes: 1 }), 20, decodeRead],
       [encodeWatermark(FrameType.durable, { chainId: 1, epoch: 1, offset: 1 }), 20, decodeWatermark],
-      [encodeHello(1, { version: 1, kind: 2, chainId: 1, epoch: 1, commitEnd: 1, nodeId: "n" }), 24, decodeHello],
+      [encodeHello(1, { version: 1, kind: 2, chainId: 1, epoch: 1, commitEnd: 1, nodeId: "n", token: "" }), 24, decodeHello],
       [encodeHelloOk(1, { version: 1, logEnd: 1, lastCrc: 1, commitEnd: 1, commitCrc: 1 }), 16, decodeHelloOk],
       [encodeHelloOk(1, { version: 1, logEnd: 1, lastCrc: 1, commitEnd: 1, commitCrc: 1 }), 32, decodeHelloOk],
       [encodeAppendOk(1, [{ firstRequestId: 1, firstOffset: 1, count: 1 }]), 20, decodeAppendOk],
