@@ -40,6 +40,8 @@ export interface LocalClusterOptions {
    * client/node/admin.token): TLS everywhere and tokens on every port and API.
    */
   secureDir?: string;
+  /** Extra keys for every node's [limits] table, e.g. { connections_max: 20 }. */
+  nodeLimits?: Record<string, number>;
 }
 
 export function freePort(): number {
@@ -89,7 +91,8 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     },
     addNode(name) {
       const file = join(opts.dir, `${name}.toml`);
-      writeFileSync(file, nodeConfig(name, join(opts.dir, name), masterPort, opts.sync ?? "always", secure));
+      const limits = opts.nodeLimits ? `[limits]\n${Object.entries(opts.nodeLimits).map(([k, v]) => `${k} = ${v}\n`).join("")}` : "";
+      writeFileSync(file, nodeConfig(name, join(opts.dir, name), masterPort, opts.sync ?? "always", secure) + limits);
       spawn(name, ["node", "--config", file]);
     },
     stop: () => stopAll(processes),

@@ -42,6 +42,8 @@ export interface Limits {
   readonly idleTimeoutMs: number;
   /** A frame that has started to arrive must be complete within this. */
   readonly frameTimeoutMs: number;
+  /** A peer that takes none of what is queued for it for this long is cut off. */
+  readonly writeTimeoutMs: number;
 }
 
 export function readLimits(section: SectionReader): Limits {
@@ -86,7 +88,9 @@ export function readLimits(section: SectionReader): Limits {
   const handshakeTimeoutMs = section.readInteger("handshake_timeout_ms", { min: 10, max: 600_000 }) ?? 5000;
   const idleTimeoutMs = section.readInteger("idle_timeout_ms", { min: 100, max: 86_400_000 }) ?? 300_000;
   const frameTimeoutMs = section.readInteger("frame_timeout_ms", { min: 10, max: 600_000 }) ?? 10_000;
+  const writeTimeoutMs = section.readInteger("write_timeout_ms", { min: 10, max: 3_600_000 }) ?? 30_000;
   return {
+    writeTimeoutMs,
     connectionsMax,
     pendingAppendsMax,
     handshakeTimeoutMs,

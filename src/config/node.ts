@@ -69,6 +69,7 @@ const NODE_KEYS: KnownKeys = {
     "handshake_timeout_ms",
     "idle_timeout_ms",
     "frame_timeout_ms",
+    "write_timeout_ms",
   ],
   tls: TLS_KEYS,
   auth: AUTH_KEYS,

@@ -3,6 +3,7 @@
 
 import { Hono } from "hono";
 import { TokenCheck, requireToken } from "../security/http.ts";
+import { logLevelRoutes } from "../security/log-level-route.ts";
 import { streamSSE } from "hono/streaming";
 import { METRICS_CONTENT_TYPE } from "../metrics/registry.ts";
 import type { ChainLayoutJson } from "../node/layout.ts";
@@ -45,6 +46,8 @@ export function masterApp(master: Master): Hono {
   app.use("/v1/cluster", readers);
   app.use("/v1/events", readers);
   app.use("/metrics", readers);
+  app.use("/v1/log-level", readers);
+  logLevelRoutes(app, auth, master.log);
   const answer = (chains: ChainRecord[]) => ({ leaseMs: master.config.leaseMs, heartbeatMs: master.config.heartbeatMs, chains: layouts(master, chains) });
 
   app.post("/v1/nodes/join", async (c) => {

@@ -52,7 +52,7 @@ export class Master {
 
   constructor(
     readonly config: MasterConfig,
-    private readonly log: Logger,
+    readonly log: Logger,
   ) {
     this.store = new StateFile(config.stateDir);
     this.state = this.store.load();

@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import { METRICS_CONTENT_TYPE } from "../metrics/registry.ts";
 import { TokenCheck, requireToken } from "../security/http.ts";
+import { logLevelRoutes } from "../security/log-level-route.ts";
 import type { StorageNode } from "./node.ts";
 
 export interface AdminServer {
@@ -49,6 +50,7 @@ export function startAdmin(node: StorageNode): AdminServer {
   app.use("/v1/*", readers);
   app.use("/metrics", readers);
   app.get("/v1/status", (c) => c.json(nodeStatus(node)));
+  logLevelRoutes(app, node.config.auth, node.log);
   app.get("/metrics", (c) => c.text(node.metrics.render(), 200, { "content-type": METRICS_CONTENT_TYPE }));
   const tls = node.config.tls;
   const server = Bun.serve({ hostname: node.config.listen.admin.host, port: node.config.listen.admin.port, fetch: app.fetch, ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}) });

@@ -3,6 +3,7 @@
 
 import { type Histogram, LATENCY_BUCKETS_SECONDS } from "../metrics/histogram.ts";
 import { type Family, Registry } from "../metrics/registry.ts";
+import type { Listener, ListenerStats } from "../transport/tcp.ts";
 import type { Replica } from "./replica.ts";
 
 const LABELS = ["node", "chain"] as const;
@@ -15,8 +16,31 @@ export class NodeMetrics {
   constructor(
     private readonly nodeId: string,
     replicas: () => Iterable<Replica>,
+    listeners: () => { name: string; listener: Listener }[] = () => [],
   ) {
     const r = this.registry;
+    const LISTENER = ["node", "listener"] as const;
+    r.collect("catena_connections", "Connections open now on each TCP listener (client, replication), TLS handshakes in progress not counted.", "gauge", LISTENER, () =>
+      listeners().map(({ name, listener }) => ({ labels: { node: nodeId, listener: name }, value: listener.connectionCount })),
+    );
+    const closed: [keyof ListenerStats, string][] = [
+      ["refusedFull", "full"],
+      ["refusedTls", "tls"],
+      ["timedOutHandshake", "handshake_timeout"],
+      ["timedOutIdle", "idle_timeout"],
+      ["timedOutFrame", "frame_timeout"],
+      ["timedOutWrite", "write_timeout"],
+    ];
+    r.collect("catena_connections_accepted_total", "Connections accepted on each TCP listener (after TLS, when configured).", "counter", LISTENER, () =>
+      listeners().map(({ name, listener }) => ({ labels: { node: nodeId, listener: name }, value: listener.stats.accepted })),
+    );
+    r.collect(
+      "catena_connections_refused_total",
+      "Connections each TCP listener closed before serving them, by reason: full (limits.connections_max), tls (no valid client certificate), handshake_timeout, idle_timeout, frame_timeout, write_timeout (a peer that read nothing it was sent).",
+      "counter",
+      ["node", "listener", "reason"],
+      () => listeners().flatMap(({ name, listener }) => closed.map(([key, reason]) => ({ labels: { node: nodeId, listener: name, reason }, value: listener.stats[key] }))),
+    );
     const perReplica = (value: (replica: Replica) => number) => () =>
       Array.from(replicas(), (replica) => ({ labels: { node: nodeId, chain: replica.chainId }, value: value(replica) }));
     r.collect("catena_log_end_offset", "Next offset this node will write (one past its last entry).", "gauge", LABELS, perReplica((x) => x.log.endOffset));

@@ -40,7 +40,7 @@ export class StorageNode {
     hooks: NodeTestHooks = {},
   ) {
     this.syncedFile = hooks.syncedFile ? new SyncedFile(hooks.syncedFile) : null;
-    this.metrics = new NodeMetrics(config.nodeId, () => this.replicas.values());
+    this.metrics = new NodeMetrics(config.nodeId, () => this.replicas.values(), () => this.listenerStats);
   }
 
   async start(): Promise<void> {
@@ -57,6 +57,7 @@ export class StorageNode {
       handshakeTimeoutMs: l.handshakeTimeoutMs,
       idleTimeoutMs: l.idleTimeoutMs,
       frameTimeoutMs: l.frameTimeoutMs,
+      writeTimeoutMs: l.writeTimeoutMs,
     };
     const lookup = {
       replica: (chainId: number) => this.replica(chainId),

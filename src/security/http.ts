@@ -31,3 +31,13 @@ export function requireToken(check: TokenCheck, what: string): MiddlewareHandler
 }
 
 export { TokenCheck };
+
+/**
+ * For endpoints that change state: only the admin token. A cluster that has other tokens but no
+ * admin token refuses them to everyone (403); a cluster with no tokens at all leaves them open.
+ */
+export function requireAdmin(auth: { client: string | null; node: string | null; admin: string | null }, what: string): MiddlewareHandler {
+  if (auth.admin) return requireToken(new TokenCheck([auth.admin]), what);
+  if (!auth.client && !auth.node) return (_c, next) => next();
+  return async (c) => c.json({ error: `${what} needs the admin token, and none is configured (auth.admin_token_file)` }, 403);
+}

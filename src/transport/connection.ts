@@ -31,7 +31,7 @@ export interface ConnectionLimits {
 }
 
 /** How long a closing connection may take to hand its peer what is still queued (a farewell ERROR). */
-const CLOSE_LINGER_MS = 2000;
+const CLOSE_LINGER_MS = 10_000;
 
 export class Connection {
   private readonly parser: FrameParser;
@@ -52,6 +52,8 @@ export class Connection {
   greeted = false;
   /** Frames received so far: the listener's sweep compares it between rounds to see activity. */
   framesReceived = 0;
+  /** Bytes the socket has taken so far: the sweep compares it to see a peer that reads nothing. */
+  bytesWritten = 0;
   /** The peer certificate's names (DNS names and CN), checked by the TLS layer; null on plain TCP. */
   peerNames: readonly string[] | null = null;
 
@@ -178,6 +180,7 @@ export class Connection {
     if (this.queued === 0) return;
     const bytes = this.queue.length === 1 ? this.queue[0] : concat(this.queue, this.queued);
     const written = this.socket.write(bytes);
+    if (written > 0) this.bytesWritten += written;
     if (written < 0) {
       this.queue = [];
       this.queued = 0;

@@ -34,6 +34,7 @@ export interface ListenerLimits extends ConnectionLimits {
   handshakeTimeoutMs?: number;
   idleTimeoutMs?: number;
   frameTimeoutMs?: number;
+  writeTimeoutMs?: number;
 }
 
 /** Counts of what the listener turned away, by reason (for /metrics). */
@@ -44,6 +45,7 @@ export interface ListenerStats {
   timedOutHandshake: number;
   timedOutIdle: number;
   timedOutFrame: number;
+  timedOutWrite: number;
 }
 
 export interface Listener {
@@ -59,6 +61,9 @@ interface Tracked {
   lastActive: number;
   framesSeen: number;
   midFrameSince: number;
+  writtenSeen: number;
+  /** When the outgoing queue last moved (or became non-empty). */
+  writeProgressAt: number;
 }
 
 /** The peer certificate's DNS names and CN. */
@@ -83,7 +88,7 @@ function refuseWith(socket: Socket<unknown>, code: number, message: string): voi
 /** Listens on `addr`; `accept` gives each new connection its handler. */
 export function listen(addr: Address, limits: ListenerLimits, accept: (conn: Connection) => void, handler: ConnectionHandler, tls?: ServerTls): Listener {
   const open = new Map<Connection, Tracked>();
-  const stats: ListenerStats = { accepted: 0, refusedFull: 0, refusedTls: 0, timedOutHandshake: 0, timedOutIdle: 0, timedOutFrame: 0 };
+  const stats: ListenerStats = { accepted: 0, refusedFull: 0, refusedTls: 0, timedOutHandshake: 0, timedOutIdle: 0, timedOutFrame: 0, timedOutWrite: 0 };
   let pendingTls = 0;
   const connectionsMax = limits.connectionsMax ?? Infinity;
 
@@ -93,7 +98,7 @@ export function listen(addr: Address, limits: ListenerLimits, accept: (conn: Con
     if (tls) conn.peerNames = peerCertificateNames(socket as Socket<unknown>);
     socket.data = { conn };
     const now = performance.now();
-    open.set(conn, { openedAt, lastActive: now, framesSeen: 0, midFrameSince: 0 });
+    open.set(conn, { openedAt, lastActive: now, framesSeen: 0, midFrameSince: 0, writtenSeen: 0, writeProgressAt: now });
     stats.accepted++;
     accept(conn);
   };
@@ -157,7 +162,7 @@ export function listen(addr: Address, limits: ListenerLimits, accept: (conn: Con
   });
   const handshakes = new Map<Socket<SocketData>, number>();
 
-  const sweepMs = Math.max(10, Math.min(1000, ...[limits.handshakeTimeoutMs, limits.idleTimeoutMs, limits.frameTimeoutMs].filter((v): v is number => v !== undefined).map((v) => v / 4)));
+  const sweepMs = Math.max(10, Math.min(1000, ...[limits.handshakeTimeoutMs, limits.idleTimeoutMs, limits.frameTimeoutMs, limits.writeTimeoutMs].filter((v): v is number => v !== undefined).map((v) => v / 4)));
   const sweeper = setInterval(() => {
     const now = performance.now();
     if (limits.handshakeTimeoutMs !== undefined) {
@@ -177,6 +182,10 @@ export function listen(addr: Address, limits: ListenerLimits, accept: (conn: Con
         t.framesSeen = conn.framesReceived;
         t.lastActive = now;
       }
+      if (conn.queuedBytes === 0 || conn.bytesWritten !== t.writtenSeen) {
+        t.writtenSeen = conn.bytesWritten;
+        t.writeProgressAt = now;
+      }
       if (conn.midFrame) {
         if (t.midFrameSince === 0 || active) t.midFrameSince = now;
       } else t.midFrameSince = 0;
@@ -190,6 +199,11 @@ export function listen(addr: Address, limits: ListenerLimits, accept: (conn: Con
       } else if (t.midFrameSince !== 0 && limits.frameTimeoutMs !== undefined && now - t.midFrameSince > limits.frameTimeoutMs) {
         stats.timedOutFrame++;
         closeFor(ErrorCode.timedOut, `a frame took more than ${limits.frameTimeoutMs} ms to arrive (limits.frame_timeout_ms)`);
+      } else if (limits.writeTimeoutMs !== undefined && now - t.writeProgressAt > limits.writeTimeoutMs) {
+        // A subscriber that stopped reading holds only its bounded queue (feeds pause when it is
+        // half full), but it is cut off rather than left holding a connection and a position.
+        stats.timedOutWrite++;
+        closeFor(ErrorCode.overloaded, `the peer has read nothing of what it was sent for ${limits.writeTimeoutMs} ms (limits.write_timeout_ms)`);
       } else if (limits.idleTimeoutMs !== undefined && now - t.lastActive > limits.idleTimeoutMs && !conn.isBusy) {
         stats.timedOutIdle++;
         closeFor(ErrorCode.timedOut, `idle for ${limits.idleTimeoutMs} ms (limits.idle_timeout_ms)`);
@@ -219,6 +233,7 @@ export async function connect(addr: Address, limits: ConnectionLimits, handler: 
   const data: SocketData = { conn: null };
   // Bun.connect can resolve before the TLS handshake has settled `authorized`: wait for it.
   const handshake = Promise.withResolvers<void>();
+  handshake.promise.catch(() => {}); // only awaited over TLS
   const socket = await Bun.connect<SocketData>({
     hostname: addr.host,
     port: addr.port,

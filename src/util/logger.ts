@@ -28,6 +28,10 @@ export const LOG_LEVELS = Object.keys(RANK) as Level[];
 
 let minimum: Level = "info";
 
+export function getLogLevel(): Level {
+  return minimum;
+}
+
 export function setLogLevel(level: Level): void {
   minimum = level;
 }

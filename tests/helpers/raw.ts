@@ -58,8 +58,9 @@ export async function rawExchange(target: { host: string; port: number }, bytes:
   if (opts.tls) await Promise.race([handshake.promise, Bun.sleep(opts.waitMs ?? 3000)]);
   for (const b of bytes) if (!closed) socket.write(b);
   await Promise.race([done.promise, Bun.sleep(opts.waitMs ?? 3000)]);
+  const closedByPeer = closed; // end() below may call close() at once
   socket.end();
-  return { received: Buffer.concat(chunks), closed, connectError: null };
+  return { received: Buffer.concat(chunks), closed: closedByPeer, connectError: null };
 }
 
 /** Splits a byte stream into frames (type and whole frame bytes). */

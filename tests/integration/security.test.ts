@@ -213,6 +213,32 @@ describe("the HTTP APIs refuse", () => {
     expect(await get(`${node}/health`)).toBe(200);
   }, 120_000);
 
+  test(`changing state takes the admin token: the client and node tokens get 401, ${TRIES} tries each`, async () => {
+    const doc = await cluster_();
+    const admin = addr(doc, "tail", "adminAddr");
+    const put = (url: string, token: string | undefined, level: string) =>
+      fetch(`${url}/v1/log-level`, {
+        method: "PUT",
+        tls: { ca },
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ level }),
+        signal: AbortSignal.timeout(5000),
+      }).then(async (r) => {
+        await r.body?.cancel();
+        return r.status;
+      });
+    for (const url of [cluster.masterUrl, `https://${admin.host}:${admin.port}`]) {
+      for (const token of [undefined, tokens.client, tokens.node]) {
+        const statuses = await repeat(TRIES, PARALLEL, () => put(url, token, "debug"));
+        expect(new Set(statuses)).toEqual(new Set([401]));
+      }
+      expect(await put(url, tokens.admin, "warn")).toBe(200);
+      const shown = await fetch(`${url}/v1/log-level`, { tls: { ca }, headers: { authorization: `Bearer ${tokens.client}` } });
+      expect(await shown.json()).toEqual({ level: "warn" });
+      expect(await put(url, tokens.admin, "info")).toBe(200);
+    }
+  }, 120_000);
+
   test("plain HTTP to an HTTPS API gets nothing", async () => {
     const plain = cluster.masterUrl.replace("https://", "http://");
     const r = await fetch(`${plain}/v1/cluster`, { headers: { authorization: `Bearer ${tokens.admin}` }, signal: AbortSignal.timeout(3000) }).then(

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -128,6 +128,7 @@ describe("node config", () => {
       handshakeTimeoutMs: 5000,
       idleTimeoutMs: 300_000,
       frameTimeoutMs: 10_000,
+      writeTimeoutMs: 30_000,
     });
     expect(config.tls).toBeNull();
     expect(config.auth).toEqual({ client: null, node: null, admin: null });
@@ -333,5 +334,47 @@ describe("masterUrlFromConfigFile", () => {
     expect(masterUrlFromConfigFile(join(tmpdir(), "catena-no-such-dir", "master.toml"))).toBeUndefined();
     const e = configError(() => masterUrlFromConfigFile(file("[master]\n")));
     expect(e.key).toBe("master.server_addr");
+  });
+});
+
+describe("[tls] and [auth]", () => {
+  // Certificates from scripts/dev-certs.sh: a CA with certificates for "n1" and "other", and a
+  // second CA, made once for these tests.
+  const root = mkdtempSync(join(tmpdir(), "catena-config-tls-"));
+  const certs = join(root, "a");
+  const foreign = join(root, "b");
+  const script = resolve(import.meta.dir, "../../scripts/dev-certs.sh");
+  for (const [out, names] of [[certs, ["n1", "other"]], [foreign, ["n1"]]] as const) {
+    const made = Bun.spawnSync(["bash", script, out, ...names], { stderr: "pipe" });
+    if (made.exitCode !== 0) throw new Error(`dev-certs.sh failed: ${made.stderr}`);
+  }
+  const tls = (cert: string, key: string, ca = join(certs, "ca.crt")) => `${MINIMAL_NODE}[tls]\ncert_file = "${cert}"\nkey_file = "${key}"\nca_file = "${ca}"\n`;
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  test("a valid certificate naming the node id loads; tokens are read and trimmed", () => {
+    writeFileSync(join(root, "t"), "0123456789abcdef0123\n");
+    const config = parseNodeConfig(`${tls(join(certs, "n1.crt"), join(certs, "n1.key"))}[auth]\nclient_token_file = "${join(root, "t")}"\n`, FILE);
+    expect(config.tls?.cert).toContain("BEGIN CERTIFICATE");
+    expect(config.auth).toEqual({ client: "0123456789abcdef0123", node: null, admin: null });
+  });
+
+  test.each([
+    ["a certificate of another node", () => tls(join(certs, "other.crt"), join(certs, "other.key")), "tls.cert_file", 'does not name this node'],
+    ["a key that is not the certificate's", () => tls(join(certs, "n1.crt"), join(certs, "other.key")), "tls.key_file", "does not belong to the certificate"],
+    ["a certificate from another CA", () => tls(join(foreign, "n1.crt"), join(foreign, "n1.key")), "tls.cert_file", "not signed by the CA"],
+    ["a missing file", () => tls(join(certs, "nope.crt"), join(certs, "n1.key")), "tls.cert_file", "no such file"],
+    ["a key file that is not PEM", () => tls(join(certs, "n1.crt"), join(certs, "ca.srl")), "tls.key_file", "not a PEM private key"],
+    ["cert_file without the others", () => `${MINIMAL_NODE}[tls]\ncert_file = "${join(certs, "n1.crt")}"\n`, "tls.key_file", "required when [tls] sets"],
+  ])("error: %s", (_name, text, key, problem) => {
+    const e = configError(() => parseNodeConfig(text(), FILE));
+    expect(e.message).toContain(`${FILE}: ${key}:`);
+    expect(e.message).toContain(problem);
+  });
+
+  test("error: a token that is too short", () => {
+    writeFileSync(join(root, "short"), "abc\n");
+    const e = configError(() => parseNodeConfig(`${MINIMAL_NODE}[auth]\nnode_token_file = "${join(root, "short")}"\n`, FILE));
+    expect(e.message).toContain("auth.node_token_file");
+    expect(e.message).toContain("16 to 4096 printable characters");
   });
 });

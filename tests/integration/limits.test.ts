@@ -1,0 +1,213 @@
+// Limits against the compiled binary: a connection flood stays within limits.connections_max;
+// connections that never say HELLO, go idle, or trickle a frame are closed and told why; a
+// subscriber that stops reading is cut off with an ERROR saying so instead of growing the node's
+// memory; a connection cannot have more than limits.pending_appends_max appends in flight.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import net from "node:net";
+import { CatenaClient, fetchCluster } from "../../src/client/client.ts";
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import { FRAME_HEADER_BYTES, PROTOCOL_VERSION } from "../../src/protocol/frame.ts";
+import { FrameType, PeerKind, decodeError, encodeAppend, encodeHello, encodeSubscribe } from "../../src/protocol/messages.ts";
+import { startTestCluster } from "../helpers/cluster.ts";
+import { parsePrometheus, sampleOf } from "../helpers/prometheus.ts";
+import { frames, rawExchange } from "../helpers/raw.ts";
+
+const LIMITS = {
+  connections_max: 20,
+  handshake_timeout_ms: 300,
+  idle_timeout_ms: 1000,
+  frame_timeout_ms: 500,
+  write_timeout_ms: 1000,
+  pending_appends_max: 50,
+  append_bytes_max: 16384,
+  batch_bytes_max: 16416,
+  read_bytes_max: 16416,
+  frame_bytes_max: 65536,
+  connection_queue_bytes_max: 65536,
+};
+
+let cluster: Awaited<ReturnType<typeof startTestCluster>>;
+let client: CatenaClient;
+let head: { host: string; port: number };
+let tail: { host: string; port: number };
+let admin: Record<string, string>;
+
+const hello = () => encodeHello(1, { version: PROTOCOL_VERSION, kind: PeerKind.client, chainId: 0, epoch: 0, commitEnd: 0, nodeId: "", token: "" });
+const errorsIn = (buf: Buffer) => frames(buf).filter((f) => f.type === FrameType.error).map((f) => decodeError(f.frame));
+
+beforeAll(async () => {
+  cluster = await startTestCluster({ nodeLimits: LIMITS });
+  client = await CatenaClient.connect({ master: cluster.masterUrl });
+  await client.append("first");
+  const doc = await fetchCluster(cluster.masterUrl);
+  const at = (id: string, which: "clientAddr" | "adminAddr") => doc.nodes.find((n) => n.id === id)![which];
+  const [hh, hp] = at("head", "clientAddr").split(":");
+  const [th, tp] = at("tail", "clientAddr").split(":");
+  head = { host: hh, port: Number(hp) };
+  tail = { host: th, port: Number(tp) };
+  admin = Object.fromEntries(["head", "tail"].map((id) => [id, `http://${at(id, "adminAddr")}`]));
+}, 60_000);
+
+afterAll(async () => {
+  client?.close();
+  await cluster?.cleanup();
+});
+
+async function metric(name: string, labels: Record<string, string>): Promise<number> {
+  const node = labels.node ?? "head";
+  return sampleOf(parsePrometheus(await (await fetch(`${admin[node]}/metrics`)).text()), name, { ...labels, node });
+}
+
+describe("connections", () => {
+  test("a flood of 100 connections: at most connections_max are served, the rest are told why; then a client still works", async () => {
+    const sockets: { socket: net.Socket; data: Buffer[]; closed: boolean }[] = [];
+    await Promise.all(
+      Array.from({ length: 100 }, () => new Promise<void>((resolve) => {
+        const entry = { socket: net.connect(head.port, head.host), data: [] as Buffer[], closed: false };
+        entry.socket.on("connect", () => {
+          entry.socket.write(hello());
+          resolve();
+        });
+        entry.socket.on("data", (d: Buffer) => entry.data.push(d));
+        entry.socket.on("close", () => {
+          entry.closed = true;
+          resolve();
+        });
+        entry.socket.on("error", () => {});
+        sockets.push(entry);
+      })),
+    );
+    await Bun.sleep(300);
+    const open = sockets.filter((s) => !s.closed);
+    const refused = sockets.filter((s) => s.closed && errorsIn(Buffer.concat(s.data)).some((e) => e.code === ErrorCode.overloaded && /connections_max/.test(e.message)));
+    expect(open.length).toBeLessThanOrEqual(LIMITS.connections_max);
+    // The test's own client holds one or two connections to the head.
+    expect(refused.length).toBeGreaterThanOrEqual(100 - LIMITS.connections_max);
+    expect(await metric("catena_connections", { listener: "client" })).toBeLessThanOrEqual(LIMITS.connections_max);
+    expect(await metric("catena_connections_refused_total", { listener: "client", reason: "full" })).toBeGreaterThanOrEqual(100 - LIMITS.connections_max);
+    for (const s of sockets) s.socket.destroy();
+    await Bun.sleep(100);
+    expect(typeof (await client.append("after the flood"))).toBe("number");
+  }, 30_000);
+
+  test("no HELLO within handshake_timeout_ms: closed with timedOut", async () => {
+    const r = await rawExchange(head, [], { waitMs: 5000 });
+    expect(r.closed).toBe(true);
+    const errors = errorsIn(r.received);
+    expect(errors.map((e) => e.code)).toEqual([ErrorCode.timedOut]);
+    expect(errors[0].message).toContain("handshake_timeout_ms");
+  });
+
+  test("a HELLO trickled one byte at a time (slowloris) is cut off by the handshake timeout", async () => {
+    const bytes = hello();
+    const socket = net.connect(head.port, head.host);
+    const data: Buffer[] = [];
+    let closed = false;
+    socket.on("data", (d: Buffer) => data.push(d));
+    socket.on("close", () => (closed = true));
+    socket.on("error", () => {});
+    for (let i = 0; i < bytes.length && !closed; i++) {
+      socket.write(bytes.subarray(i, i + 1));
+      await Bun.sleep(100);
+    }
+    await Bun.sleep(200);
+    expect(closed).toBe(true);
+    expect(errorsIn(Buffer.concat(data)).map((e) => e.code)).toEqual([ErrorCode.timedOut]);
+    socket.destroy();
+  });
+
+  test("after HELLO, a frame trickled one byte at a time is cut off by frame_timeout_ms", async () => {
+    const frame = encodeAppend(2, { chainId: 1, clientId: 77, firstRequestId: 1, payloads: [new Uint8Array(100)] });
+    const socket = net.connect(head.port, head.host);
+    const data: Buffer[] = [];
+    let closed = false;
+    socket.on("data", (d: Buffer) => data.push(d));
+    socket.on("close", () => (closed = true));
+    socket.on("error", () => {});
+    await new Promise((r) => socket.on("connect", r));
+    socket.write(hello());
+    // Each byte resets the idle clock but not the frame's.
+    for (let i = 0; i < frame.length && !closed; i++) {
+      socket.write(frame.subarray(i, i + 1));
+      await Bun.sleep(50);
+    }
+    await Bun.sleep(200);
+    expect(closed).toBe(true);
+    const errors = errorsIn(Buffer.concat(data));
+    expect(errors.map((e) => e.code)).toEqual([ErrorCode.timedOut]);
+    expect(errors[0].message).toContain("frame_timeout_ms");
+    socket.destroy();
+  });
+
+  test("an idle connection is closed after idle_timeout_ms; one with a subscription is not; the client library reconnects", async () => {
+    const idle = rawExchange(tail, [hello()], { waitMs: 4000 });
+    const doc = await fetchCluster(cluster.masterUrl);
+    const subscribed = rawExchange(tail, [hello(), encodeSubscribe(2, { chainId: doc.chains[0].chainId, from: 0 })], { waitMs: 2500 });
+    const [i, s] = await Promise.all([idle, subscribed]);
+    expect(i.closed).toBe(true);
+    const errors = errorsIn(i.received);
+    expect(errors.map((e) => e.code)).toEqual([ErrorCode.timedOut]);
+    expect(errors[0].message).toContain("idle_timeout_ms");
+    expect(s.closed).toBe(false);
+    // The test's client has been idle as long: its head connection was closed, and it reconnects.
+    expect(typeof (await client.append("after idling"))).toBe("number");
+  });
+});
+
+describe("appends and queues", () => {
+  test("more than pending_appends_max appends in flight on one connection are refused with overloaded", async () => {
+    const doc = await fetchCluster(cluster.masterUrl);
+    const chainId = doc.chains[0].chainId;
+    const many = encodeAppend(2, { chainId, clientId: 4711, firstRequestId: 1, payloads: Array.from({ length: LIMITS.pending_appends_max + 1 }, () => new Uint8Array(8)) });
+    const r = await rawExchange(head, [hello(), many], { waitMs: 500 });
+    const errors = errorsIn(r.received);
+    expect(errors.map((e) => e.code)).toEqual([ErrorCode.overloaded]);
+    expect(errors[0].message).toContain("pending_appends_max");
+    // The limit is per connection and the connection stays open: smaller appends go through.
+    expect(r.closed).toBe(false);
+  });
+
+  test("a subscriber that stops reading is cut off and told why; the node goes on", async () => {
+    const doc = await fetchCluster(cluster.masterUrl);
+    const chainId = doc.chains[0].chainId;
+    const latest = await client.latest();
+    const socket = net.connect(tail.port, tail.host);
+    const data: Buffer[] = [];
+    let closed = false;
+    socket.on("data", (d: Buffer) => data.push(d));
+    socket.on("close", () => (closed = true));
+    socket.on("error", () => {});
+    await new Promise((r) => socket.on("connect", r));
+    socket.write(hello());
+    socket.write(encodeSubscribe(2, { chainId, from: latest.commitEnd }));
+    await Bun.sleep(100);
+    socket.pause();
+    // More than the kernel's socket buffers and the 64 KiB queue hold, until the node gives up on
+    // the subscriber (its feed pauses while the queue is full, so memory stays bounded meanwhile).
+    const payload = new Uint8Array(16000);
+    const cutOff = () => metric("catena_connections_refused_total", { node: "tail", listener: "client", reason: "write_timeout" });
+    for (let round = 0; round < 60 && (await cutOff()) === 0; round++) {
+      await Promise.all(Array.from({ length: 50 }, () => client.append(payload)));
+      if (round >= 20) await Bun.sleep(200);
+    }
+    expect(await cutOff()).toBe(1);
+    socket.resume();
+    const deadline = Date.now() + 20_000;
+    while (!closed && Date.now() < deadline) await Bun.sleep(50);
+    expect(closed).toBe(true);
+    const received = Buffer.concat(data);
+    // Whole frames up to the cut, and the last one says why.
+    const all = frames(received);
+    const last = all.at(-1)!;
+    expect(last.type).toBe(FrameType.error);
+    const err = decodeError(last.frame);
+    expect(err.code).toBe(ErrorCode.overloaded);
+    expect(err.message).toContain("write_timeout_ms");
+    expect(all.length).toBeGreaterThan(1);
+    expect(all.every((f) => f.frame.length >= FRAME_HEADER_BYTES)).toBe(true);
+    // Everyone else is served.
+    expect(typeof (await client.append("after the slow subscriber"))).toBe("number");
+    socket.destroy();
+  }, 60_000);
+});
