@@ -63,7 +63,7 @@ beforeAll(async () => {
   }
   ca = read("ca.crt");
   tokens = { client: read("client.token").trim(), node: read("node.token").trim(), admin: read("admin.token").trim() };
-  cluster = await startTestCluster({ secureDir: certs });
+  cluster = await startTestCluster({ secureDir: certs, nodeLimits: { connections_max: 50, handshake_timeout_ms: 1000 } });
   client = await CatenaClient.connect({ master: cluster.masterUrl, token: tokens.client, ca });
   for (let i = 0; i < 20; i++) await client.append(`before-${i}`);
 }, 60_000);
@@ -173,6 +173,36 @@ describe("the replication port refuses", () => {
     const offset = await client.append("after-the-attacks");
     expect(await settledEnds(offset + 1)).toEqual([offset + 1, offset + 1, offset + 1]);
   });
+});
+
+describe("limits hold over TLS", () => {
+  test("a flood of 200 connections that never finish the TLS handshake: at most connections_max held, all cut off by the handshake timeout, valid clients served", async () => {
+    const doc = await cluster_();
+    const head = addr(doc, "head", "clientAddr");
+    const sockets = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const state = { closed: false };
+        const socket = await Bun.connect({ hostname: head.host, port: head.port, socket: { data() {}, close: () => void (state.closed = true), error: () => void (state.closed = true) } }).catch(() => null);
+        if (!socket) state.closed = true;
+        return { socket, state };
+      }),
+    );
+    await Bun.sleep(200);
+    const held = sockets.filter((s) => !s.state.closed).length;
+    expect(held).toBeLessThanOrEqual(50);
+    const metrics = await fetch(`https://${addr(doc, "head", "adminAddr").host}:${addr(doc, "head", "adminAddr").port}/metrics`, { tls: { ca }, headers: { authorization: `Bearer ${tokens.admin}` } }).then((r) => r.text());
+    expect(metrics).toMatch(/catena_connections_refused_total\{node="head",listener="client",reason="full"\} (1[5-9]\d|200)/);
+    // A client connected before the flood is served during it.
+    expect(typeof (await client.append("during the flood"))).toBe("number");
+    // The handshake timeout frees every slot, and new clients get in again.
+    const deadline = Date.now() + 5000;
+    while (sockets.some((s) => !s.state.closed) && Date.now() < deadline) await Bun.sleep(50);
+    expect(sockets.every((s) => s.state.closed)).toBe(true);
+    for (const s of sockets) s.socket?.terminate();
+    const c = await CatenaClient.connect({ master: cluster.masterUrl, token: tokens.client, ca });
+    expect(typeof (await c.append("after the flood"))).toBe("number");
+    c.close();
+  }, 60_000);
 });
 
 describe("the HTTP APIs refuse", () => {
