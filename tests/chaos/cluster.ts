@@ -126,6 +126,8 @@ export class ChaosCluster {
 
   start(name: string): void {
     const p = this.get(name);
+    // A restart the nemesis scheduled before the run ended must not outlive the run.
+    if (this.stopped) return;
     if (this.isRunning(name)) throw new Error(`${name} is already running`);
     const log = openSync(join(this.opts.dir, `${name}.log`), "a");
     p.expectExit = false;
@@ -189,7 +191,10 @@ export class ChaosCluster {
     return this.healthy(doc) && members.every((n) => n !== undefined && n.logEnd === end && n.commitEnd === end);
   }
 
+  private stopped = false;
+
   async stop(): Promise<void> {
+    this.stopped = true;
     running.delete(this);
     for (const name of [...this.procs.keys()].reverse()) await this.kill(name, "SIGTERM");
     for (const link of this.links.values()) link.stop();
