@@ -1,4 +1,5 @@
-// Starts a master and N nodes as child processes of this one, on free loopback ports, with their
+// Starts a master and N nodes as child processes of this one, on free loopback ports (picked once,
+// so that a restarted node comes back at the same addresses, as a configured one would), with their
 // data and logs in one directory. Used by `catena demo` (and `catena bench --local`).
 
 import { mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
@@ -40,6 +41,8 @@ export interface LocalClusterOptions {
    * client/node/admin.token): TLS everywhere and tokens on every port and API.
    */
   secureDir?: string;
+  /** Extra keys for the master's [master] table, e.g. { failure_timeout_ms: 3000 }. */
+  masterSettings?: Record<string, number>;
   /** Extra keys for every node's [limits] table, e.g. { connections_max: 20 }. */
   nodeLimits?: Record<string, number>;
 }
@@ -62,7 +65,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   const masterSecurity = secure
     ? `[tls]\ncert_file = "${join(secure, "master.crt")}"\nkey_file = "${join(secure, "master.key")}"\n[auth]\n${tokenKeys(secure)}`
     : "";
-  writeFileSync(join(opts.dir, "master.toml"), `[master]\nserver_addr = "127.0.0.1:${masterPort}"\nstate_dir = "${join(opts.dir, "master")}"\nreplication_factor = ${opts.replicationFactor ?? count}\n${masterSecurity}`);
+  writeFileSync(join(opts.dir, "master.toml"), `[master]\nserver_addr = "127.0.0.1:${masterPort}"\nstate_dir = "${join(opts.dir, "master")}"\nreplication_factor = ${opts.replicationFactor ?? count}\n${Object.entries(opts.masterSettings ?? {}).map(([k, v]) => `${k} = ${v}\n`).join("")}${masterSecurity}`);
   const cred = secure ? { ca: readFileSync(join(secure, "ca.crt"), "utf8"), token: readFileSync(join(secure, "admin.token"), "utf8").trim() } : undefined;
   const processes: ClusterProcess[] = [];
   const launch = (name: string, args: string[]) => {
@@ -128,11 +131,11 @@ id = "${id}"
 dir = "${dir}"
 sync = "${sync}"
 [frontend]
-server_addr = "127.0.0.1:0"
+server_addr = "127.0.0.1:${freePort()}"
 [replication]
-server_addr = "127.0.0.1:0"
+server_addr = "127.0.0.1:${freePort()}"
 [admin]
-server_addr = "127.0.0.1:0"
+server_addr = "127.0.0.1:${freePort()}"
 [management]
 management_server_addr = "127.0.0.1:${masterPort}"
 `;

@@ -57,7 +57,8 @@ export function masterApp(master: Master): Hono {
       return c.json({ error: "join needs id, clientAddr, replicationAddr, adminAddr and chains" }, 400);
     }
     try {
-      return c.json(answer(master.join({ id: body.id, clientAddr: body.clientAddr, replicationAddr: body.replicationAddr, adminAddr: body.adminAddr, chains })));
+      const sync = typeof body.sync === "string" ? body.sync : undefined;
+      return c.json(answer(master.join({ id: body.id, clientAddr: body.clientAddr, replicationAddr: body.replicationAddr, adminAddr: body.adminAddr, chains, sync })));
     } catch (e) {
       if (e instanceof JoinRefused) return c.json({ error: e.message }, 409);
       throw e;

@@ -20,7 +20,12 @@ interface Liveness {
 
 export interface JoinRequest extends NodeRecord {
   chains: ChainReport[];
+  /** The node's log.sync policy (absent from older nodes). */
+  sync?: string;
 }
+
+/** How often the chains' commit floors may be written to the state file. */
+const COMMIT_FLOOR_SAVE_MS = 1000;
 
 export class JoinRefused extends Error {}
 
@@ -47,6 +52,9 @@ export class Master {
   private readonly listeners = new Set<(e: ClusterEvent) => void>();
   /** chainId -> epoch increments this process has persisted (catena_reconfigurations_total). */
   readonly epochChanges = new Map<number, number>();
+  /** The highest commit end members reported since start, per chain (saved by saveCommitFloors). */
+  private readonly commitSeen = new Map<number, number>();
+  private commitFloorSavedAt = -Infinity;
   private readonly started = performance.now();
   private timer: ReturnType<typeof setInterval> | null = null;
 
@@ -101,7 +109,18 @@ export class Master {
     else if (moved) Object.assign(next.nodes.find((n) => n.id === req.id)!, record);
     const chain = next.chains[0];
     let placement = "as a standby";
-    if (chain.members.includes(req.id) || chain.syncing === req.id) {
+    const lostEnd = this.lostCommitted(chain, req);
+    if (lostEnd !== null && chain.members.length > 1 && chain.members.includes(req.id)) {
+      // Under sync = "always" a member holds every committed entry on disk; one that comes back
+      // without them (a wiped or replaced disk, a segment cut by recovery) must not serve or lead
+      // the chain with its short log: it leaves the chain and copies the log again.
+      chain.members = chain.members.filter((m) => m !== req.id);
+      chain.epoch++;
+      placement = `as a standby: its log ends at ${lostEnd}, below chain ${chain.chainId}'s commit end ${this.commitFloor(chain)}, so it lost committed entries (a wiped disk?); it left the chain and will copy the log again`;
+    } else if (chain.members.includes(req.id) || chain.syncing === req.id) {
+      if (lostEnd !== null && chain.members.includes(req.id)) {
+        this.log.error(`node ${req.id}, the last serving member of chain ${chain.chainId}, came back with its log ending at ${lostEnd}, below the chain's commit end ${this.commitFloor(chain)}: committed entries are lost from every replica; restore its data directory if you can`);
+      }
       // A node that joins again has restarted: it may have lost an unsynced tail. A new epoch makes
       // every link of the chain handshake again, so its log is checked against its neighbours'.
       chain.epoch++;
@@ -119,10 +138,26 @@ export class Master {
     return this.chainsOf(req.id);
   }
 
+  /** The log end of a sync = "always" node whose log stops short of the chain's commit floor, else null. */
+  private lostCommitted(chain: ChainRecord, req: JoinRequest): number | null {
+    const floor = this.commitFloor(chain);
+    if (req.sync !== "always" || floor === 0) return null;
+    const end = req.chains.find((r) => r.chainId === chain.chainId)?.logEnd ?? 0;
+    return end < floor ? end : null;
+  }
+
+  private commitFloor(chain: ChainRecord): number {
+    return Math.max(chain.commitFloor ?? 0, this.commitSeen.get(chain.chainId) ?? 0);
+  }
+
   /** Returns the node's chains, or null if the node is unknown and must join. */
   heartbeat(id: string, reports: ChainReport[]): ChainRecord[] | null {
     if (!this.state.nodes.some((n) => n.id === id)) return null;
     this.live.set(id, { lastHeartbeat: performance.now(), wallTime: Date.now(), reports });
+    for (const r of reports) {
+      const chain = this.state.chains.find((c) => c.chainId === r.chainId);
+      if (chain && r.epoch === chain.epoch && chain.members.includes(id) && r.commitEnd > (this.commitSeen.get(r.chainId) ?? 0)) this.commitSeen.set(r.chainId, r.commitEnd);
+    }
     if (this.failed.delete(id)) {
       this.event({ kind: "recovered", message: `node ${id} is heartbeating again`, nodeId: id });
       this.reconfigureAll();
@@ -152,6 +187,7 @@ export class Master {
 
   /** Detects failures (only from the timer, see start) and reconfigures. */
   tick(): void {
+    this.saveCommitFloors();
     for (const n of this.state.nodes) {
       if (!this.isAlive(n.id) && !this.failed.has(n.id)) {
         this.failed.add(n.id);
@@ -159,6 +195,18 @@ export class Master {
       }
     }
     this.reconfigureAll();
+  }
+
+  /** Saves the commit ends members reported, at most once every COMMIT_FLOOR_SAVE_MS. */
+  private saveCommitFloors(): void {
+    const now = performance.now();
+    if (now - this.commitFloorSavedAt < COMMIT_FLOOR_SAVE_MS) return;
+    const raised = this.state.chains.filter((c) => (this.commitSeen.get(c.chainId) ?? 0) > (c.commitFloor ?? 0));
+    if (raised.length === 0) return;
+    this.commitFloorSavedAt = now;
+    const next = structuredClone(this.state);
+    for (const c of next.chains) c.commitFloor = Math.max(c.commitFloor ?? 0, this.commitSeen.get(c.chainId) ?? 0);
+    this.commitState(next);
   }
 
   /** Moves every chain one step toward full, healthy membership. */

@@ -19,6 +19,12 @@ export interface ChainRecord {
   members: string[];
   /** A node copying the log from the tail; it becomes the tail once caught up. */
   syncing: string | null;
+  /**
+   * The highest commit end a member has reported (saved at most about once a second, so a lower
+   * bound of the chain's commit end). A member under sync = "always" that comes back with a
+   * shorter log has lost acknowledged entries; see Master.join. Absent in older state files.
+   */
+  commitFloor?: number;
 }
 
 export interface MasterState {

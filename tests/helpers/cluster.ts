@@ -8,7 +8,7 @@ import { startLocalCluster, type LocalCluster } from "../../src/cli/cluster-runn
 
 export const BINARY = resolve(import.meta.dir, "../../dist/catena");
 
-export async function startTestCluster(opts: { sync?: "always" | "interval" | "none"; nodes?: number; replicationFactor?: number; secureDir?: string; nodeLimits?: Record<string, number> } = {}): Promise<LocalCluster & { cleanup(): Promise<void> }> {
+export async function startTestCluster(opts: { sync?: "always" | "interval" | "none"; nodes?: number; replicationFactor?: number; secureDir?: string; nodeLimits?: Record<string, number>; masterSettings?: Record<string, number> } = {}): Promise<LocalCluster & { cleanup(): Promise<void> }> {
   if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run "npm run build" (npm test does it)`);
   const dir = mkdtempSync(join(tmpdir(), "catena-test-"));
   const cluster = await startLocalCluster({ dir, command: [BINARY], ...opts });
