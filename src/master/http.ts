@@ -104,6 +104,9 @@ export function masterApp(master: Master): Hono {
   );
 
   app.get("/health", (c) => c.json({ ok: true }));
+  // Readiness: the state is loaded and the API answers; the chains' own status is listed, since a
+  // chain waiting for its last node is a cluster problem, not a reason to restart the master.
+  app.get("/health/ready", (c) => c.json({ ready: true, chains: master.cluster().chains.map((ch) => ({ chainId: ch.chainId, status: ch.status })) }));
   app.get("/metrics", (c) => c.text(masterMetrics(master), 200, { "content-type": METRICS_CONTENT_TYPE }));
   return app;
 }

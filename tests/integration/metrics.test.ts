@@ -88,12 +88,16 @@ test("the master: chains, epochs, reconfigurations, nodes by state, heartbeat ag
   for (const node of NODES) expect(sampleOf(m, "catena_node_heartbeat_age_seconds", { node })).toBeGreaterThanOrEqual(0);
 });
 
-test("/health and /health/ready answer on every node", async () => {
+test("/health and /health/ready answer on the master and every node", async () => {
   for (const node of NODES) {
     const base = await adminUrl(node);
     expect((await fetch(`${base}/health`)).status).toBe(200);
     expect((await fetch(`${base}/health/ready`)).status).toBe(200);
   }
+  expect((await fetch(`${cluster.masterUrl}/health`)).status).toBe(200);
+  const ready = await fetch(`${cluster.masterUrl}/health/ready`);
+  expect(ready.status).toBe(200);
+  expect(await ready.json()).toEqual({ ready: true, chains: [{ chainId: 1, status: "serving" }] });
 });
 
 test("log lines are JSON with time, level, node or role, and chain and epoch on a replica's lines", () => {
