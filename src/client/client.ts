@@ -19,7 +19,7 @@ import {
 } from "../protocol/messages.ts";
 import { iterateRecords } from "../protocol/record.ts";
 import { fetchCluster, type ClusterDocument } from "./cluster.ts";
-import { NodeConnection } from "./node-connection.ts";
+import { NodeConnection, counter } from "./node-connection.ts";
 
 export { fetchCluster, type ClusterDocument } from "./cluster.ts";
 
@@ -111,6 +111,8 @@ export class CatenaClient {
   private readonly appends = new Map<number, PendingAppend>();
   /** head correlation id -> append, for errors from the head */
   private readonly sentIds = new Map<number, PendingAppend>();
+  /** One id source for every connection of this client: see NodeConnection. */
+  private readonly requestIds = counter();
   private refreshing: Promise<void> | null = null;
   private readonly timer: ReturnType<typeof setInterval>;
   private closed = false;
@@ -359,7 +361,7 @@ export class CatenaClient {
     const timeout = Math.min(this.timeoutMs, 2000);
     const open = async (addr: string, nodeId: string) => {
       const security = { token: this.options.token ?? "", tls: this.options.ca ? { ca: this.options.ca, serverName: nodeId } : undefined };
-      const conn = new NodeConnection(addr, timeout, this.unsolicited, () => this.connectionLost(conn), security);
+      const conn = new NodeConnection(addr, timeout, this.unsolicited, () => this.connectionLost(conn), security, this.requestIds);
       await conn.open();
       return conn;
     };

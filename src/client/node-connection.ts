@@ -21,13 +21,22 @@ export interface StreamHandler {
 
 export const CLIENT_FRAME_BYTES_MAX = 64 << 20;
 
+/** Request ids 1, 2, … 2^32 − 16, then 1 again (0 is the id of connection-level errors). */
+export function counter(): () => number {
+  let next = 1;
+  return () => {
+    const id = next;
+    next = next >= 0xffff_fff0 ? 1 : next + 1;
+    return id;
+  };
+}
+
 /** Frames that answer no request or stream of this connection (acknowledgements, errors for
  * fire-and-forget sends). */
 export type UnsolicitedHandler = (type: number, id: number, frame: Uint8Array) => void;
 
 export class NodeConnection {
   private conn: Connection | null = null;
-  private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly streams = new Map<number, StreamHandler>();
   private sweeper: ReturnType<typeof setInterval> | null = null;
@@ -39,6 +48,9 @@ export class NodeConnection {
     private readonly unsolicited: UnsolicitedHandler = () => {},
     private readonly onClosed: (err: Error) => void = () => {},
     private readonly security: { token: string; tls?: ClientTls } = { token: "" },
+    /** Where request ids come from: a client shares one source among its connections, so an id
+     * is never reused across a reconnect (a late error can only ever match its own request). */
+    private readonly ids: () => number = counter(),
   ) {}
 
   async open(): Promise<void> {
@@ -49,7 +61,7 @@ export class NodeConnection {
         frame: (_c, type, id, frame) => this.frame(type, id, frame),
         failed: (_c, problem) => this.fail(new CatenaError(ErrorCode.badFrame, `connection to node ${this.address} failed: ${problem}`)),
         closed: () => this.fail(new CatenaError(ErrorCode.unavailable, `connection to ${this.address} closed`)),
-      }, this.security.tls);
+      }, this.security.tls, Math.max(100, this.requestTimeoutMs));
     } catch (e) {
       throw new CatenaError(ErrorCode.unavailable, `cannot connect to node ${this.address}: ${(e as Error).message}`);
     }
@@ -102,9 +114,7 @@ export class NodeConnection {
   }
 
   private takeId(): number {
-    const id = this.nextId;
-    this.nextId = this.nextId >= 0xffff_fff0 ? 1 : this.nextId + 1;
-    return id;
+    return this.ids();
   }
 
   private frame(type: number, id: number, frame: Uint8Array): void {

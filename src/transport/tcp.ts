@@ -227,9 +227,29 @@ export function listen(addr: Address, limits: ListenerLimits, accept: (conn: Con
   };
 }
 
-/** Connects to `addr`. Rejects with a plain error if the peer cannot be reached, or, over TLS,
- * does not present a certificate from `tls.ca` carrying `tls.serverName`. */
-export async function connect(addr: Address, limits: ConnectionLimits, handler: ConnectionHandler, tls?: ClientTls): Promise<Connection> {
+/** Connects to `addr`. Rejects with a plain error if the peer cannot be reached within
+ * `timeoutMs` (a blackholed address would otherwise hold the caller for the kernel's ~2 minutes),
+ * or, over TLS, does not present a certificate from `tls.ca` carrying `tls.serverName`. */
+export async function connect(addr: Address, limits: ConnectionLimits, handler: ConnectionHandler, tls?: ClientTls, timeoutMs = CONNECT_TIMEOUT_MS): Promise<Connection> {
+  let timedOut = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const attempt = connectOnce(addr, limits, handler, tls, performance.now() + timeoutMs);
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new Error(`no connection to ${addr.host}:${addr.port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  // A connection that arrives after the deadline is closed: nobody is waiting for it any more.
+  attempt.then((conn) => timedOut && conn.destroy(), () => {});
+  try {
+    return await Promise.race([attempt, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function connectOnce(addr: Address, limits: ConnectionLimits, handler: ConnectionHandler, tls: ClientTls | undefined, deadline: number): Promise<Connection> {
   const data: SocketData = { conn: null };
   // Bun.connect can resolve before the TLS handshake has settled `authorized`: wait for it.
   const handshake = Promise.withResolvers<void>();
@@ -260,7 +280,8 @@ export async function connect(addr: Address, limits: ConnectionLimits, handler: 
     },
   });
   if (tls) {
-    const timer = setTimeout(() => handshake.reject(new Error(`no TLS handshake within ${CONNECT_HANDSHAKE_MS} ms`)), CONNECT_HANDSHAKE_MS);
+    const waitMs = Math.max(0, deadline - performance.now());
+    const timer = setTimeout(() => handshake.reject(new Error(`no TLS handshake within ${Math.round(waitMs)} ms`)), waitMs);
     try {
       await handshake.promise;
     } catch (e) {
@@ -287,5 +308,5 @@ export async function connect(addr: Address, limits: ConnectionLimits, handler: 
   return conn;
 }
 
-/** How long a client waits for the TLS handshake after the TCP connection opens. */
-const CONNECT_HANDSHAKE_MS = 5000;
+/** How long a connection attempt may take in all, TLS included. */
+const CONNECT_TIMEOUT_MS = 5000;
