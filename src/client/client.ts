@@ -79,6 +79,11 @@ interface Layout {
   tailAddr: string;
 }
 
+/** A subscription stream that stood this long without an error counts as having been healthy. */
+const STREAM_HEALTHY_MS = 2000;
+/** How often a client with open subscriptions asks the master whether its tail changed. */
+const LAYOUT_CHECK_MS = 1000;
+
 const encoder = new TextEncoder();
 /** How often unanswered appends are checked, and a lost head or tail looked for again. */
 const RETRY_INTERVAL_MS = 50;
@@ -111,6 +116,9 @@ export class CatenaClient {
   private readonly appends = new Map<number, PendingAppend>();
   /** head correlation id -> append, for errors from the head */
   private readonly sentIds = new Map<number, PendingAppend>();
+  /** Open subscriptions, and when the layout was last checked for them. */
+  private subscriptions = 0;
+  private layoutCheckedAt = 0;
   /** One id source for every connection of this client: see NodeConnection. */
   private readonly requestIds = counter();
   private refreshing: Promise<void> | null = null;
@@ -196,11 +204,20 @@ export class CatenaClient {
     let current: { conn: NodeConnection; id: number } | null = null;
     const deadlineFor = () => performance.now() + this.timeoutMs;
     let deadline = deadlineFor();
+    let openedAt = 0;
+    // A refresh can fail while the master has not yet replaced a lost tail (the old one is still
+    // listed, or none is): keep trying until the deadline, like any other retryable error.
+    const retry = (err: unknown): void => {
+      if (stopped || this.closed) return;
+      const now = performance.now();
+      if (!retryable(err) || now > deadline) return finish(err);
+      setTimeout(() => void this.refreshSoon().then(start, retry), 50);
+    };
     const start = (): void => {
       if (stopped || this.closed) return;
       const tail = this.tail;
       if (!tail || !tail.isOpen) {
-        void this.refreshSoon().then(start, (e) => finish(e));
+        void this.refreshSoon().then(start, retry);
         return;
       }
       const id = tail.stream((sid) => encodeSubscribe(sid, { chainId: this.chainId, from: next }), {
@@ -219,21 +236,26 @@ export class CatenaClient {
         },
         error: (err) => {
           current = null;
-          if (stopped || this.closed) return;
-          if (!retryable(err) || performance.now() > deadline) return finish(err);
-          setTimeout(() => void this.refreshSoon().then(start, (e) => finish(e)), 50);
+          // The time allowed runs from the start of the trouble, not from the last entry delivered:
+          // a stream that stood for a while was healthy (a quiet log delivers nothing for hours).
+          if (performance.now() - openedAt > STREAM_HEALTHY_MS) deadline = deadlineFor();
+          retry(err);
         },
       });
       current = { conn: tail, id };
+      openedAt = performance.now();
     };
     const finish = (err: unknown): void => {
       if (stopped) return;
       stopped = true;
+      this.subscriptions--;
       onError(err instanceof CatenaError ? err : new CatenaError(ErrorCode.unavailable, (err as Error).message));
     };
+    this.subscriptions++;
     start();
     return {
       close: () => {
+        if (!stopped) this.subscriptions--;
         stopped = true;
         if (current) current.conn.endStream(current.id, encodeUnsubscribe(current.id));
       },
@@ -305,8 +327,14 @@ export class CatenaClient {
     p.reject(err);
   }
 
-  /** Fails appends past their deadline; sends again those unanswered for resendAfterMs. */
+  /** Fails appends past their deadline; sends again those unanswered for resendAfterMs. While
+   * subscriptions are open, checks the layout every LAYOUT_CHECK_MS: a tail that was removed while
+   * cut off (or paused) sends nothing, not even an error, and its subscribers would wait forever. */
   private checkAppends(): void {
+    if (this.subscriptions > 0 && performance.now() - this.layoutCheckedAt > LAYOUT_CHECK_MS) {
+      this.layoutCheckedAt = performance.now();
+      void this.refreshSoon().catch(() => {});
+    }
     if (this.appends.size === 0) return;
     const now = performance.now();
     const stale: PendingAppend[] = [];

@@ -30,6 +30,7 @@ export class StorageNode {
   private listeners: Listener[] = [];
   private admin: AdminServer | null = null;
   private masterLink: MasterLink | null = null;
+  private leaseTimer: ReturnType<typeof setInterval> | null = null;
   private readonly syncedFile: SyncedFile | null;
   readonly startedAt = Date.now();
   readonly metrics: NodeMetrics;
@@ -85,6 +86,10 @@ export class StorageNode {
       adminAddr: formatAddress(dialableAddress({ host: this.config.listen.admin.host, port: this.admin.port })),
     };
     this.log.info("node listening", { ...addresses, dataDir: this.config.log.dir, sync: this.config.log.sync });
+    this.leaseTimer = setInterval(() => {
+      for (const r of this.replicas.values()) r.checkLease();
+    }, this.config.heartbeatMs);
+    this.leaseTimer.unref?.();
     this.masterLink = new MasterLink(this.config, addresses, { reports: () => this.reports(), layouts: (l) => this.applyLayouts(l) }, this.log);
     this.masterLink.start();
   }
@@ -170,6 +175,7 @@ export class StorageNode {
   }
 
   async stop(): Promise<void> {
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
     this.masterLink?.stop();
     for (const l of this.listeners) l.stop();
     this.admin?.stop();

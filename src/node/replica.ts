@@ -172,6 +172,8 @@ export class Replica {
     }
     if (this.isHead && !wasHead) this.rebuildDedup();
     if (wasHead && !this.isHead) this.pendingAppends.clear();
+    // Out of the chain, no commits reach this replica any more: its subscribers would go silent.
+    if (this.role === "none" || this.role === "syncing") this.endSubscriptions(`node ${this.config.nodeId} left chain ${this.chainId} (epoch ${this.epoch}); subscribe at the new tail`);
     this.logger.info("chain layout applied", { chain: this.chainId, epoch: this.epoch, role: this.role, successor: successor?.id ?? null, predecessor: this.predecessorId });
     this.apply(this.marks.reposition(this.isHead, this.isTail));
     this.downstream?.announceDurable(this.marks.prefixDurable);
@@ -557,6 +559,20 @@ export class Replica {
 
   unsubscribe(sub: Subscription): void {
     this.subscriptions.delete(sub);
+  }
+
+  /** Ends every subscription with notServing, so its client resubscribes where the chain is. */
+  endSubscriptions(why: string): void {
+    if (this.subscriptions.size === 0) return;
+    const err = new CatenaError(ErrorCode.notServing, why);
+    for (const sub of this.subscriptions) sub.conn.send(encodeError(sub.id, err));
+    this.subscriptions.clear();
+  }
+
+  /** Called every heartbeat period: a replica cut off from the master may have been removed from
+   * its chain without hearing of it, and its subscribers would wait in silence. */
+  checkLease(): void {
+    if (!this.hasLease()) this.endSubscriptions(`node ${this.config.nodeId} has lost contact with the master; subscribe again once the chain is reachable`);
   }
 
   /** Sends committed entries to a subscriber while its connection has room; resumed on drain. */
