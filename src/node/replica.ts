@@ -58,7 +58,8 @@ export interface Subscription {
 /** APPEND_OK frames stay small (24 bytes a run) however far the commit jumps. */
 const ACK_RUNS_PER_FRAME_MAX = 4096;
 
-/** How many recent entries a new head reads back to rebuild its dedup table. */
+/** How many committed entries (below the commit end) a new head reads back, besides every
+ * uncommitted one, to rebuild its dedup table. */
 const DEDUP_REBUILD_ENTRIES = 65_536;
 
 export class Replica {
@@ -329,7 +330,7 @@ export class Replica {
     offset = first;
     for (let i = start; i < end; i++) {
       const p = pending[i];
-      this.dedup.record(p.clientId, p.firstRequestId, offset);
+      this.dedup.record(p.clientId, p.firstRequestId, offset, p.payloads.length);
       offset += p.payloads.length;
       this.pendingAppends.wrote(p.conn, p.payloads.length, offset);
     }
@@ -610,9 +611,16 @@ export class Replica {
 
   // ---- lifecycle -----------------------------------------------------------------------------
 
+  /**
+   * A client sends again only appends it has not seen acknowledged: entries above the commit end,
+   * or just below it (acknowledgements in flight when the old head or tail failed). So the table
+   * is rebuilt from every entry not known committed plus DEDUP_REBUILD_ENTRIES below the commit
+   * end — however large the replication window let the uncommitted part grow.
+   */
   private rebuildDedup(): void {
     this.dedup = new DedupTable();
-    let from = Math.max(this.log.startOffset, this.log.endOffset - DEDUP_REBUILD_ENTRIES);
+    const committed = Math.min(this.log.endOffset, Math.max(this.commitEnd, this.recordedCommit));
+    let from = Math.max(this.log.startOffset, committed - DEDUP_REBUILD_ENTRIES);
     while (from < this.log.endOffset) {
       const got = this.log.read(from, DEDUP_REBUILD_ENTRIES, 4 << 20);
       for (const r of iterateRecords(got.bytes)) this.dedup.record(r.clientId, r.requestId, r.offset);

@@ -53,7 +53,8 @@ describe("DedupTable", () => {
   test("one client's window does not evict another's", () => {
     const t = new DedupTable();
     t.record(2, 1, 5);
-    for (let i = 1; i <= DEDUP_REQUESTS_PER_CLIENT + 10; i++) t.record(1, i, i);
+    // Offsets far apart: every request is its own run (as when other clients' entries fall between).
+    for (let i = 1; i <= DEDUP_REQUESTS_PER_CLIENT + 10; i++) t.record(1, i, i * 10);
     expect(t.check(1, 1)).toEqual({ kind: "tooOld" });
     expect(t.check(2, 1)).toEqual({ kind: "duplicate", firstOffset: 5 });
   });
@@ -64,11 +65,11 @@ describe("DedupTable", () => {
     for (let i = 1; i < 50; i++) t.record(1, i, i); // below the newest: kept aside
     expect(t.check(1, 100_000)).toEqual({ kind: "duplicate", firstOffset: 0 });
     expect(t.check(1, 7)).toEqual({ kind: "duplicate", firstOffset: 7 });
-    for (let i = 1; i <= DEDUP_REQUESTS_PER_CLIENT; i++) t.record(1, 100_000 + i, i);
+    for (let i = 1; i <= DEDUP_REQUESTS_PER_CLIENT; i++) t.record(1, 100_000 + i, i * 10);
     // 100_000 fell off the front of the ring, and every id below it is forgotten with it.
     expect(t.check(1, 100_000)).toEqual({ kind: "tooOld" });
     expect(t.check(1, 7)).toEqual({ kind: "tooOld" });
-    expect(t.check(1, 100_001)).toEqual({ kind: "duplicate", firstOffset: 1 });
+    expect(t.check(1, 100_001)).toEqual({ kind: "duplicate", firstOffset: 10 });
   });
 
   test("recording an id again updates its offset without growing the window", () => {
@@ -78,6 +79,28 @@ describe("DedupTable", () => {
     expect(t.check(1, 1)).toEqual({ kind: "duplicate", firstOffset: 11 });
     for (let i = 2; i <= DEDUP_REQUESTS_PER_CLIENT; i++) t.record(1, i, i);
     expect(t.check(1, 1)).toEqual({ kind: "duplicate", firstOffset: 11 });
+  });
+
+  test("a request of many entries is one run: every id in it is found at its own offset", () => {
+    const t = new DedupTable();
+    t.record(4, 10, 500, 5); // ids 10..14 at offsets 500..504
+    expect(t.check(4, 10)).toEqual({ kind: "duplicate", firstOffset: 500 });
+    expect(t.check(4, 13)).toEqual({ kind: "duplicate", firstOffset: 503 });
+    expect(t.check(4, 15)).toEqual({ kind: "new" });
+    expect(t.check(4, 9)).toEqual({ kind: "new" });
+    t.record(4, 15, 505, 2); // the next request, right after: the run grows
+    expect(t.check(4, 16)).toEqual({ kind: "duplicate", firstOffset: 506 });
+    t.record(4, 17, 600, 1); // after other clients' entries: a new run
+    expect(t.check(4, 17)).toEqual({ kind: "duplicate", firstOffset: 600 });
+    expect(t.check(4, 14)).toEqual({ kind: "duplicate", firstOffset: 504 });
+  });
+
+  test("a rebuild that records every entry keeps far more than the window's count of requests", () => {
+    const t = new DedupTable();
+    // 1000 requests of 1000 entries each, written back to back: one run.
+    for (let id = 1; id <= 1_000_000; id++) t.record(2, id, 7 + id);
+    expect(t.check(2, 1)).toEqual({ kind: "duplicate", firstOffset: 8 });
+    expect(t.check(2, 999_001)).toEqual({ kind: "duplicate", firstOffset: 999_008 });
   });
 
   test("past the client limit the client recorded first is forgotten", () => {
