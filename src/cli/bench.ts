@@ -1,8 +1,8 @@
 // `catena bench`: measure append throughput and latency against a cluster, or a local one.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { runLoad, type LoadMode, type LoadResult } from "../bench/load.ts";
 import { UsageError, boolFlag, intFlag, stringFlag, type Parsed } from "./args.ts";
 import { startLocalCluster, type LocalCluster } from "./cluster-runner.ts";
@@ -20,8 +20,20 @@ export async function runBench(p: Parsed): Promise<number> {
   let master: string;
   if (boolFlag(p, "local")) {
     dir = mkdtempSync(join(tmpdir(), "catena-bench-"));
-    if (!json) console.error(`starting a local master and 3 nodes (sync = "${sync}") in ${dir}`);
-    cluster = await startLocalCluster({ dir, sync: sync as "always" });
+    // --secure DIR: TLS and tokens everywhere, from a directory made by scripts/dev-certs.sh.
+    const secureDir = stringFlag(p, "secure");
+    if (secureDir) {
+      const read = (name: string) => {
+        try {
+          return readFileSync(join(secureDir, name), "utf8");
+        } catch {
+          throw new UsageError(`bench: --secure ${secureDir} has no ${name}; make the directory with scripts/dev-certs.sh DIR master head middle tail`);
+        }
+      };
+      security = { token: read("client.token").trim(), ca: read("ca.crt") };
+    }
+    if (!json) console.error(`starting a local master and 3 nodes (sync = "${sync}"${secureDir ? ", TLS and tokens" : ""}) in ${dir}`);
+    cluster = await startLocalCluster({ dir, sync: sync as "always", secureDir: secureDir ? resolve(secureDir) : undefined });
     master = cluster.masterUrl;
     // Interrupted, it still stops the processes it started and removes their directory.
     const local = cluster;

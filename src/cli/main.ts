@@ -90,12 +90,14 @@ const COMMANDS: Record<string, Command> = {
   --warmup S        unmeasured seconds first (default 2)
   --local           start a master and 3 nodes in a temporary directory, remove them after
   --sync POLICY     with --local: always | interval | none (default always)
+  --secure DIR      with --local: TLS everywhere and tokens, certificates and tokens from DIR
+                    (made by scripts/dev-certs.sh DIR master head middle tail)
   --mode MODE       append (default) | read (point reads at random offsets) | mixed (half of
                     each client's slots read) | subscribe (each client subscribes; one more
                     client appends; latency is append sent -> delivered)
   --json            print one JSON object
 ${MASTER_FLAG}`,
-    flags: { values: ["master", "token-file", "ca-file", "clients", "inflight", "size", "duration", "warmup", "sync", "mode"], booleans: ["local", "json"], aliases: { c: "clients", r: "inflight" } },
+    flags: { values: ["master", "token-file", "ca-file", "clients", "inflight", "size", "duration", "warmup", "sync", "mode", "secure"], booleans: ["local", "json"], aliases: { c: "clients", r: "inflight" } },
     run: runBench,
   },
   demo: {
