@@ -95,6 +95,14 @@ describe("valid clients", () => {
     expect(results.every((o) => typeof o === "number")).toBe(true);
   }, 120_000);
 
+  test("bench --local --secure runs a TLS cluster with tokens and appends without errors", async () => {
+    const r = await runCli(["bench", "--local", "--secure", certs, "-c", "1", "-r", "4", "--duration", "1", "--warmup", "0", "--json"]);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+    expect(result.appends).toBeGreaterThan(0);
+    expect(result.errors).toBe(0);
+  }, 60_000);
+
   test("the CLI takes --token-file and --ca-file", async () => {
     const flags = ["--master", cluster.masterUrl, "--token-file", join(certs, "client.token"), "--ca-file", join(certs, "ca.crt")];
     const appended = await runCli(["append", ...flags, "from-the-cli"]);
