@@ -142,25 +142,19 @@ export function listen(addr: Address, limits: ListenerLimits, accept: (conn: Con
       drain(socket) {
         socket.data?.conn?.drain();
       },
-      close(socket) {
-        if (handshakes.delete(socket)) pendingTls--;
-        const conn = socket.data?.conn;
-        if (conn) {
-          open.delete(conn);
-          conn.socketClosed();
-        }
-      },
-      error(socket) {
-        if (handshakes.delete(socket)) pendingTls--;
-        const conn = socket.data?.conn;
-        if (conn) {
-          open.delete(conn);
-          conn.socketClosed();
-        }
-      },
+      close: gone,
+      error: gone,
     },
   });
   const handshakes = new Map<Socket<SocketData>, number>();
+  function gone(socket: Socket<SocketData>): void {
+    if (handshakes.delete(socket)) pendingTls--;
+    const conn = socket.data?.conn;
+    if (conn) {
+      open.delete(conn);
+      conn.socketClosed();
+    }
+  }
 
   const sweepMs = Math.max(10, Math.min(1000, ...[limits.handshakeTimeoutMs, limits.idleTimeoutMs, limits.frameTimeoutMs, limits.writeTimeoutMs].filter((v): v is number => v !== undefined).map((v) => v / 4)));
   const sweeper = setInterval(() => {

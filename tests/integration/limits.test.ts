@@ -34,6 +34,20 @@ let tail: { host: string; port: number };
 let admin: Record<string, string>;
 
 const hello = () => encodeHello(1, { version: PROTOCOL_VERSION, kind: PeerKind.client, chainId: 0, epoch: 0, commitEnd: 0, nodeId: "", token: "" });
+/** A raw socket that records what it receives and whether the node closed it. */
+async function openRaw(target: { host: string; port: number }) {
+  const socket = net.connect(target.port, target.host);
+  const raw = { socket, data: [] as Buffer[], closed: false, received: () => Buffer.concat(raw.data) };
+  socket.on("data", (d: Buffer) => raw.data.push(d));
+  socket.on("close", () => (raw.closed = true));
+  socket.on("error", () => {});
+  await new Promise<void>((resolve) => {
+    socket.on("connect", resolve);
+    socket.on("close", resolve);
+  });
+  return raw;
+}
+
 const errorsIn = (buf: Buffer) => frames(buf).filter((f) => f.type === FrameType.error).map((f) => decodeError(f.frame));
 
 beforeAll(async () => {
@@ -101,43 +115,32 @@ describe("connections", () => {
 
   test("a HELLO trickled one byte at a time (slowloris) is cut off by the handshake timeout", async () => {
     const bytes = hello();
-    const socket = net.connect(head.port, head.host);
-    const data: Buffer[] = [];
-    let closed = false;
-    socket.on("data", (d: Buffer) => data.push(d));
-    socket.on("close", () => (closed = true));
-    socket.on("error", () => {});
-    for (let i = 0; i < bytes.length && !closed; i++) {
-      socket.write(bytes.subarray(i, i + 1));
+    const raw = await openRaw(head);
+    for (let i = 0; i < bytes.length && !raw.closed; i++) {
+      raw.socket.write(bytes.subarray(i, i + 1));
       await Bun.sleep(100);
     }
     await Bun.sleep(200);
-    expect(closed).toBe(true);
-    expect(errorsIn(Buffer.concat(data)).map((e) => e.code)).toEqual([ErrorCode.timedOut]);
-    socket.destroy();
+    expect(raw.closed).toBe(true);
+    expect(errorsIn(raw.received()).map((e) => e.code)).toEqual([ErrorCode.timedOut]);
+    raw.socket.destroy();
   });
 
   test("after HELLO, a frame trickled one byte at a time is cut off by frame_timeout_ms", async () => {
     const frame = encodeAppend(2, { chainId: 1, clientId: 77, firstRequestId: 1, payloads: [new Uint8Array(100)] });
-    const socket = net.connect(head.port, head.host);
-    const data: Buffer[] = [];
-    let closed = false;
-    socket.on("data", (d: Buffer) => data.push(d));
-    socket.on("close", () => (closed = true));
-    socket.on("error", () => {});
-    await new Promise((r) => socket.on("connect", r));
-    socket.write(hello());
+    const raw = await openRaw(head);
+    raw.socket.write(hello());
     // Each byte resets the idle clock but not the frame's.
-    for (let i = 0; i < frame.length && !closed; i++) {
-      socket.write(frame.subarray(i, i + 1));
+    for (let i = 0; i < frame.length && !raw.closed; i++) {
+      raw.socket.write(frame.subarray(i, i + 1));
       await Bun.sleep(50);
     }
     await Bun.sleep(200);
-    expect(closed).toBe(true);
-    const errors = errorsIn(Buffer.concat(data));
+    expect(raw.closed).toBe(true);
+    const errors = errorsIn(raw.received());
     expect(errors.map((e) => e.code)).toEqual([ErrorCode.timedOut]);
     expect(errors[0].message).toContain("frame_timeout_ms");
-    socket.destroy();
+    raw.socket.destroy();
   });
 
   test("an idle connection is closed after idle_timeout_ms; one with a subscription is not; the client library reconnects", async () => {
@@ -172,13 +175,8 @@ describe("appends and queues", () => {
     const doc = await fetchCluster(cluster.masterUrl);
     const chainId = doc.chains[0].chainId;
     const latest = await client.latest();
-    const socket = net.connect(tail.port, tail.host);
-    const data: Buffer[] = [];
-    let closed = false;
-    socket.on("data", (d: Buffer) => data.push(d));
-    socket.on("close", () => (closed = true));
-    socket.on("error", () => {});
-    await new Promise((r) => socket.on("connect", r));
+    const raw = await openRaw(tail);
+    const socket = raw.socket;
     socket.write(hello());
     socket.write(encodeSubscribe(2, { chainId, from: latest.commitEnd }));
     await Bun.sleep(100);
@@ -194,9 +192,9 @@ describe("appends and queues", () => {
     expect(await cutOff()).toBe(1);
     socket.resume();
     const deadline = Date.now() + 20_000;
-    while (!closed && Date.now() < deadline) await Bun.sleep(50);
-    expect(closed).toBe(true);
-    const received = Buffer.concat(data);
+    while (!raw.closed && Date.now() < deadline) await Bun.sleep(50);
+    expect(raw.closed).toBe(true);
+    const received = raw.received();
     // Whole frames up to the cut, and the last one says why.
     const all = frames(received);
     const last = all.at(-1)!;
