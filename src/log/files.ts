@@ -1,6 +1,7 @@
 // File helpers for the log: names, whole-buffer reads and writes, zeroing, preallocation.
 // Segments are preallocated by writing real zeros (not a sparse ftruncate) so that an fdatasync
-// of an append flushes only data blocks, never block allocation or file size metadata.
+// of an append flushes only data blocks, never block allocation or file size metadata — except
+// while a node copies the log, which writes in large batches and skips the zeros (see Log).
 
 import fs from "node:fs";
 import path from "node:path";
@@ -92,23 +93,30 @@ function preallocName(dir: string): string {
   return path.join(dir, `${process.pid}-${preparedCount}${PREALLOC_SUFFIX}`);
 }
 
-/** Creates a zero-filled file of `bytes` under a temporary name, data synced. Blocks. */
-export function preallocateSync(dir: string, bytes: number): PreparedFile {
+/**
+ * Creates a file of `bytes` under a temporary name, data synced. Blocks. Zero-filled by default;
+ * with `zeroFill` false it is only sized (sparse): half the disk writes, for a file that is about
+ * to be filled in large batches anyway (a node copying the log), at the price of block allocation
+ * in the fdatasyncs that follow.
+ */
+export function preallocateSync(dir: string, bytes: number, zeroFill = true): PreparedFile {
   const file = preallocName(dir);
   const fd = fs.openSync(file, OPEN_READ_WRITE | fs.constants.O_TRUNC);
-  writeZeros(fd, 0, bytes);
+  if (zeroFill) writeZeros(fd, 0, bytes);
+  else fs.ftruncateSync(fd, bytes);
   fs.fdatasyncSync(fd);
   return { path: file, fd };
 }
 
 /** Like preallocateSync, but every write and the sync run off the event loop. */
-export async function preallocate(dir: string, bytes: number): Promise<PreparedFile> {
+export async function preallocate(dir: string, bytes: number, zeroFill = true): Promise<PreparedFile> {
   const file = preallocName(dir);
   const fd = await new Promise<number>((resolve, reject) => {
     fs.open(file, OPEN_READ_WRITE | fs.constants.O_TRUNC, (err, fd) => (err ? reject(err) : resolve(fd)));
   });
   try {
-    for (let pos = 0; pos < bytes; pos += ZERO_CHUNK_BYTES) {
+    if (!zeroFill) await new Promise<void>((resolve, reject) => fs.ftruncate(fd, bytes, (err) => (err ? reject(err) : resolve())));
+    for (let pos = 0; zeroFill && pos < bytes; pos += ZERO_CHUNK_BYTES) {
       await writeZerosAsync(fd, pos, Math.min(ZERO_CHUNK_BYTES, bytes - pos));
     }
     await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));

@@ -161,6 +161,7 @@ export class Replica {
     else this.role = index === 0 ? "head" : isLast ? "tail" : "middle";
     this.durableSeen = false;
     this.commitFloor = 0;
+    this.log.zeroFill = this.role !== "syncing";
     this.lastSyncProgress = -1;
     // Every new epoch starts a fresh replication stream: the handshake re-learns where the
     // successor's log ends (it may be a different node, at a different address, or have lost an
