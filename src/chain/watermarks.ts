@@ -65,6 +65,11 @@ export class Watermarks {
     return this.recompute();
   }
 
+  /** A syncing node dropped entries below its commit end (they are not the chain's): forget them. */
+  commitLowered(end: number): void {
+    if (end < this.commit) this.commit = end;
+  }
+
   /** The predecessor reported its DURABLE value. */
   upstreamAdvanced(end: number): WatermarkEffects {
     if (end <= this.upstreamDurable) return {};

@@ -263,11 +263,14 @@ export class Master {
     }
   }
 
-  /** The syncing node holds (by the commit rule) everything the tail has committed. */
+  /** The syncing node holds (by the commit rule) everything the tail has committed. Its offsets
+   * count only once the tail has checked its log in this epoch (`checked`): a returning node's log
+   * can be as long as the tail's and still hold another history (after a power loss of every node
+   * under sync "interval" or "none", the chain may go on from a shorter log). */
   private caughtUp(chain: ChainRecord, id: string): boolean {
     const mine = this.report(id, chain);
     const tail = this.report(chain.members[chain.members.length - 1], chain);
-    return mine !== undefined && tail !== undefined && mine.ackableEnd >= tail.commitEnd && mine.logEnd >= tail.logEnd;
+    return mine !== undefined && tail !== undefined && mine.checked === true && mine.ackableEnd >= tail.commitEnd && mine.logEnd >= tail.logEnd;
   }
 
   private report(id: string, chain: ChainRecord): ChainReport | undefined {

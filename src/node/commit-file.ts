@@ -34,6 +34,14 @@ export class CommitFile {
     this.timer.unref?.();
   }
 
+  /** Entries from `end` on were dropped although recorded as committed (a syncing node recopying a
+   * log the chain no longer has, docs/testing.md bug 2): record the lower value at once. */
+  lower(end: number): void {
+    if (end >= this.pending) return;
+    this.pending = end;
+    this.flush();
+  }
+
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

@@ -28,6 +28,9 @@ export interface DownstreamHost {
   readRecords(from: number, maxBytes: number): { bytes: Uint8Array; count: number };
   /** The successor reported the chain's commit end. */
   commitReported(end: number): void;
+  /** This node's sync policy is "interval" or "none": a power loss of every node may have taken
+   * committed entries from it, and the chain may have gone on from a shorter log. */
+  readonly mayLoseCommitted: boolean;
   readonly limits: { frameBytesMax: number; connectionQueueBytesMax: number; batchBytesMax: number; inflightBatchesMax: number; inflightBytesMax: number };
   readonly log: Logger;
   /** This node's certificate and the cluster CA: the successor must prove it is `successorId`. */
@@ -221,6 +224,16 @@ export class Downstream {
     const ours = this.host.logEnd();
     const successorEnd = h.logEnd;
     if (h.commitEnd > 0 && (h.commitEnd > ours || this.host.entryCrc(h.commitEnd - 1) !== h.commitCrc)) {
+      if (this.host.successorSyncing() && this.host.mayLoseCommitted) {
+        // A returning node recorded a commit end from before a power loss of every node that this
+        // log no longer has (allowed under "interval"/"none", README). It is not part of the commit:
+        // it drops its log and copies the chain's, rather than stay syncing for good.
+        this.host.log.warn("syncing successor's committed entries differ from ours (a power loss of every node?); telling it to recopy the log", {
+          successor: this.successorId, successorCommitEnd: h.commitEnd, ourEnd: ours,
+        });
+        this.conn?.send(encodeWatermark(FrameType.truncate, { chainId: this.host.chainId, epoch: this.host.epoch(), offset: 0 }));
+        return;
+      }
       this.host.log.error("successor's committed entries differ from ours; refusing to replicate to it (its data needs repair by hand)", {
         successor: this.successorId, successorCommitEnd: h.commitEnd, ourEnd: ours,
       });

@@ -24,6 +24,9 @@ export interface ChainReport {
   ackableEnd: number;
   commitEnd: number;
   bytes: number;
+  /** The predecessor accepted this replica's log and streams to it in this epoch (a DURABLE
+   * arrived on the checked stream). The master promotes a syncing node only once this is true. */
+  checked?: boolean;
 }
 
 export interface MasterLinkHost {

@@ -159,6 +159,7 @@ export class StorageNode {
       ackableEnd: this.config.log.sync === "always" ? r.log.durableEnd : r.log.endOffset,
       commitEnd: r.commitEnd,
       bytes: r.log.bytes,
+      checked: r.upstreamChecked,
     }));
   }
 

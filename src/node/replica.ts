@@ -132,6 +132,11 @@ export class Replica {
     return this.role === "tail" || this.role === "single";
   }
 
+  /** The predecessor checked this log and streams to it in this epoch (see durableFromUpstream). */
+  get upstreamChecked(): boolean {
+    return this.durableSeen;
+  }
+
   get downstreamConnected(): boolean {
     return this.downstream?.connected ?? false;
   }
@@ -178,7 +183,10 @@ export class Replica {
     if (this.role === "none" || this.role === "syncing") this.endSubscriptions(`node ${this.config.nodeId} left chain ${this.chainId} (epoch ${this.epoch}); subscribe at the new tail`);
     this.logger.info("chain layout applied", { chain: this.chainId, epoch: this.epoch, role: this.role, successor: successor?.id ?? null, predecessor: this.predecessorId });
     this.apply(this.marks.reposition(this.isHead, this.isTail));
-    this.downstream?.announceDurable(this.marks.prefixDurable);
+    // Only the head knows its DURABLE value at once; any other node waits for its predecessor's
+    // (durableFromUpstream). A placeholder (the minimum with an upstream value of 0) would let the
+    // successor take "a DURABLE arrived" for "the commit end is known" and serve commit end 0.
+    if (this.isHead) this.downstream?.announceDurable(this.marks.prefixDurable);
   }
 
   /** This node wrote or synced more: move the watermark; a syncing node reports its progress. */
@@ -209,6 +217,7 @@ export class Replica {
       log: this.logger,
       tls: this.config.tls,
       nodeToken: this.config.auth.node ?? "",
+      mayLoseCommitted: this.config.log.sync !== "always",
     };
   }
 
@@ -391,8 +400,17 @@ export class Replica {
   /** The predecessor found entries here that the chain does not have: drop them, then describe the log again. */
   async truncate(conn: Connection, epoch: number, offset: number): Promise<void> {
     if (conn !== this.upstream || epoch !== this.epoch) return;
-    if (offset < this.commitEnd || offset < this.recordedCommit) {
-      throw new CatenaError(ErrorCode.diverged, `refusing to truncate at ${offset}: entries below ${Math.max(this.commitEnd, this.recordedCommit)} are committed`);
+    const committed = Math.max(this.commitEnd, this.recordedCommit);
+    if (offset < committed && this.role !== "syncing") {
+      throw new CatenaError(ErrorCode.diverged, `refusing to truncate at ${offset}: entries below ${committed} are committed`);
+    }
+    if (offset < committed) {
+      // Only a syncing node (not part of the commit) is told this, by a tail that may itself have
+      // lost committed entries to a power loss of every node (sync "interval"/"none"): the chain went
+      // on from a log that lacks what this node had recorded as committed. Recopy from the chain.
+      this.logger.warn("dropping entries recorded as committed that the chain no longer has", { chain: this.chainId, from: offset, recordedCommit: committed });
+      this.commitFile.lower(offset);
+      this.marks.commitLowered(offset);
     }
     const before = this.log.endOffset;
     this.recent = [];
@@ -406,6 +424,9 @@ export class Replica {
       const { successorId, address } = this.downstream;
       this.downstream.stop();
       this.downstream = new Downstream(successorId, address, this.downstreamHost());
+      // The effects above went to the stream just stopped: the new one announces DURABLE too
+      // (once this epoch's value from the predecessor is known, as everywhere: see applyLayout).
+      if (this.durableSeen) this.downstream.announceDurable(this.marks.prefixDurable);
     }
     this.logger.warn("truncated entries the chain does not have", { chain: this.chainId, from: offset, droppedTo: before });
     if (conn === this.upstream && conn.isOpen) conn.send(this.describeLog(0));
@@ -430,8 +451,11 @@ export class Replica {
 
   durableFromUpstream(conn: Connection, epoch: number, end: number): void {
     if (conn !== this.upstream || epoch < this.epoch) return;
+    const first = !this.durableSeen;
     this.durableSeen = true;
     this.apply(this.marks.upstreamAdvanced(end));
+    // The first value of this epoch goes down even when it did not move the watermark.
+    if (first) this.downstream?.announceDurable(this.marks.prefixDurable);
   }
 
   upstreamClosed(conn: Connection): void {
@@ -443,7 +467,8 @@ export class Replica {
   }
 
   private apply(effects: WatermarkEffects): void {
-    if (effects.durableDown !== undefined) this.downstream?.announceDurable(effects.durableDown);
+    // Not before this epoch's DURABLE from the predecessor: see applyLayout.
+    if (effects.durableDown !== undefined && (this.isHead || this.durableSeen)) this.downstream?.announceDurable(effects.durableDown);
     if (effects.committed !== undefined) this.committed(effects.committedFrom!, effects.committed);
   }
 

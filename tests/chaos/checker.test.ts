@@ -151,4 +151,42 @@ describe("chaos checker", () => {
     expect(run(h, logs, { losses: [{ killedAt: loss, restartedAt: loss }], lossWindowMs: 0 })).toEqual(["acked-loss-bound"]);
     expect(run(h, logs)).toEqual(["acked-in-final-log"]);
   });
+
+  test("a power loss of every node does not excuse what every member kept through it (bug 2)", () => {
+    // "b" acknowledged after the first loss, then replaced by "old", an older history a stale node
+    // brought back; a second loss follows. Every member kept two entries through it: "b" cannot
+    // have been lost to it.
+    const h = new H();
+    h.append("a", 0);
+    h.invokeAppend(["old"]); // written at 1 before the loss, never acknowledged
+    const first = h.now();
+    h.append("b", 1);
+    h.append("c", 2);
+    const second = h.now();
+    const logs = [replica("n1", ["a", "old", "c"])];
+    const losses = [{ killedAt: first, restartedAt: first }, { killedAt: second, restartedAt: second }];
+    expect(run(h, logs, { losses, lossWindowMs: Infinity })).toEqual([]);
+    expect(run(h, logs, { losses: [losses[0], { ...losses[1], keptEnd: 2 }], lossWindowMs: Infinity })).toEqual(["acked-in-final-log"]);
+    expect(run(h, logs, { losses: [losses[0], { ...losses[1], keptEnd: 1 }], lossWindowMs: Infinity })).toEqual([]);
+  });
+
+  test("an entry acknowledged after a power loss, replaced by one seen before it, is not excused by a later loss (bug 2)", () => {
+    const h = new H();
+    h.append("a", 0);
+    h.invokeAppend(["old"]); // never acknowledged (its client timed out)...
+    h.subscribe(0, [[[0, "a"], [1, "old"]]]); // ...but committed at 1 before the first loss
+    const first = h.now();
+    h.append("b", 1); // the chain came back shorter and acknowledged "b" at 1
+    const second = h.now();
+    const losses = [{ killedAt: first, restartedAt: first }, { killedAt: second, restartedAt: second }];
+    expect(run(h, [replica("n1", ["a", "old"])], { losses, lossWindowMs: Infinity })).toEqual(["acked-in-final-log"]);
+    // A newer entry in its place is a loss the later power loss may excuse.
+    const g = new H();
+    g.append("a", 0);
+    const f1 = g.now();
+    g.append("b", 1);
+    g.invokeAppend(["new"]);
+    const f2 = g.now();
+    expect(run(g, [replica("n1", ["a", "new"])], { losses: [{ killedAt: f1, restartedAt: f1 }, { killedAt: f2, restartedAt: f2 }], lossWindowMs: Infinity })).toEqual([]);
+  });
 });

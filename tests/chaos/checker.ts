@@ -8,7 +8,10 @@
 // something recorded before the nodes were started again disagrees with the final log is that
 // loss's cut; what was recorded before the restart at or above the cut belongs to a log that is
 // gone and is not compared, and an acknowledged entry lost there must have been acknowledged at
-// most `lossWindowMs` before the kills.
+// most `lossWindowMs` before the kills. Nothing below `keptEnd` is excused: every member of the
+// chain kept its log up to there through the loss, and every member held every committed entry,
+// so a correct chain still has them (docs/testing.md bug 2: a node whose log holds another history
+// made the chain's, and a later loss would otherwise have excused what it dropped).
 
 import type { HistoryEvent } from "./history.ts";
 
@@ -26,7 +29,7 @@ export interface CheckInput {
   /** The node whose log is the final log (the tail). */
   finalNode: string;
   /** Each power loss of every node at once (performance.now()); empty under sync = "always". */
-  losses: { killedAt: number; restartedAt: number }[];
+  losses: { killedAt: number; restartedAt: number; keptEnd?: number }[];
   lossWindowMs: number;
 }
 
@@ -112,12 +115,28 @@ export function check(input: CheckInput): CheckResult {
     if (e.type === "ok" && e.entries) for (const [o, p] of e.entries) observations.push({ t: e.t, offset: o, value: valueOf(p), ev: e });
     if (e.type === "ok" && e.commitEnd !== undefined && e.commitEnd > stats.finalLength) observations.push({ t: e.t, offset: stats.finalLength, value: null, ev: e });
   }
-  const cuts = input.losses.map(({ killedAt, restartedAt: t }) => {
+  const cuts = input.losses.map(({ killedAt, restartedAt: t, keptEnd }) => {
     let cut = Infinity;
     for (const o of observations) if (o.t < t && (o.value === null || at(o.offset) !== o.value)) cut = Math.min(cut, o.offset);
-    return { t, killedAt, cut };
+    // A loss cannot have taken what every member kept through it.
+    return { t, killedAt, cut: Math.max(cut, keptEnd ?? 0) };
   });
   const excused = (t: number, offset: number) => cuts.some((c) => t < c.t && offset >= c.cut);
+  // When each value was first seen at an offset (acknowledged, read or delivered there).
+  const firstSeen = new Map<string, { offset: number; t: number }>();
+  for (const o of observations) if (o.value !== null && !firstSeen.has(o.value)) firstSeen.set(o.value, { offset: o.offset, t: o.t });
+  // The restart that began the era an operation completed in (-Infinity before the first loss).
+  const restarts = input.losses.map((l) => l.restartedAt).sort((a, b) => a - b);
+  const eraStart = (t: number) => restarts.filter((r) => r <= t).at(-1) ?? -Infinity;
+  // A loss may take an acknowledged entry away, and the chain may then put a newer entry at its
+  // offset; it never brings back an older one. An entry acknowledged at an offset where the final
+  // log holds a value already seen there before this acknowledgement's era began was replaced by
+  // an older history (docs/testing.md bug 2): no later loss excuses that.
+  const olderHistory = (t: number, offset: number): string | null => {
+    const w = at(offset);
+    const s = w === undefined ? undefined : firstSeen.get(w);
+    return s && s.offset === offset && s.t < eraStart(t) ? w! : null;
+  };
 
   // Acknowledged appends: in the final log, at their offsets.
   const confirmed = new Set<number>();
@@ -130,14 +149,17 @@ export function check(input: CheckInput): CheckResult {
       const offset = e.offsets![i];
       if (at(offset) === v) continue;
       ok = false;
-      const lost = cuts.find((c) => e.t < c.t && offset >= c.cut);
+      const older = olderHistory(e.t, offset);
+      const lost = older === null ? cuts.find((c) => e.t < c.t && offset >= c.cut) : undefined;
       if (lost && lost.killedAt - e.t <= input.lossWindowMs) {
         count("ackedLostWithinWindow");
         stats.ackedLostAgeMaxMs = Math.max(stats.ackedLostAgeMaxMs ?? 0, Math.round(lost.killedAt - e.t));
         continue;
       }
       const where = seen.has(v) ? `it is at ${seen.get(v)}` : "it is not in the final log";
-      const why = lost ? ` (acknowledged ${Math.round(lost.killedAt - e.t)} ms before a power loss of every node; the documented window is ${input.lossWindowMs} ms)` : "";
+      const why = lost
+        ? ` (acknowledged ${Math.round(lost.killedAt - e.t)} ms before a power loss of every node; the documented window is ${input.lossWindowMs} ms)`
+        : older !== null ? `, a value already seen there before the power loss that preceded this acknowledgement: an older history came back` : "";
       fail(lost ? "acked-loss-bound" : "acked-in-final-log", `${JSON.stringify(v)} was acknowledged at offset ${offset}, but ${where}; the final log has ${JSON.stringify(at(offset) ?? null)} there${why}`, [inv, e]);
     }
     if (ok) confirmed.add(e.id);

@@ -61,6 +61,26 @@ export function cutToSynced(nodeDir: string, syncedFile: string, rng: Prng): Dis
   return changes;
 }
 
+/** Where a stopped node's log of each chain ends, as its recovery will find it: whole records from
+ * the first segment on, up to the first bad record or a segment that does not start where the
+ * previous one ended. Read-only. */
+export function logEnds(nodeDir: string): Map<string, number> {
+  const ends = new Map<string, number>();
+  for (const dir of chainDirs(nodeDir)) {
+    let end = 0;
+    for (const file of segmentFiles(dir)) {
+      const base = Number(/(\d{20})\.log$/.exec(file)![1]);
+      if (base !== end && end !== 0) break;
+      const bytes = readFileSync(file);
+      const scan = scanRecords(bytes, 0, bytes.length, base, RECORD_BYTES_MAX);
+      end = scan.nextOffset;
+      if (!scan.ok && scan.end < bytes.length && bytes.subarray(scan.end).some((b) => b !== 0)) break;
+    }
+    ends.set(dir.replace(/^.*chain-/, ""), end);
+  }
+  return ends;
+}
+
 /** Changes one byte inside the valid records of one of the node's segments. Null if it has none. */
 export function flipByte(nodeDir: string, rng: Prng): DiskChange | null {
   const candidates = chainDirs(nodeDir).flatMap(segmentFiles).map((file) => ({ file, end: recordsEnd(file) })).filter((s) => s.end > 0);

@@ -5,7 +5,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fetchCluster } from "../../src/client/client.ts";
 import type { ChaosCluster } from "./cluster.ts";
-import { cutToSynced, flipByte } from "./disk.ts";
+import { cutToSynced, flipByte, logEnds } from "./disk.ts";
 import type { History } from "./history.ts";
 import type { Prng } from "./prng.ts";
 import type { Fault, Step } from "./schedule.ts";
@@ -13,6 +13,12 @@ import type { Fault, Step } from "./schedule.ts";
 export interface PowerLoss {
   killedAt: number;
   restartedAt: number;
+  /** The lowest log end (chain 1) that the chain's members and syncing node kept through the cut,
+   * as the master listed them just before the kills; absent when the master could not say. Every
+   * member held every committed entry, so a loss cannot excuse an acknowledged entry below it. */
+  keptEnd?: number;
+  /** Each of those nodes' log end after the cut. */
+  kept?: Record<string, number>;
 }
 
 export interface NemesisFinding {
@@ -109,12 +115,18 @@ export class Nemesis {
         c.start(f.target);
         break;
       case "power-loss-all": {
+        // Who holds every committed entry: the members (and the syncing node, which only lowers
+        // the bound), as the master lists them now. No answer within 300 ms: no bound.
+        const doc = await fetchCluster(c.masterUrl, 300).catch(() => null);
+        const holders = doc?.chains[0] ? [...doc.chains[0].members, ...(doc.chains[0].syncing ? [doc.chains[0].syncing] : [])] : [];
         const killedAt = performance.now();
         await Promise.all(c.nodeNames.map((n) => c.kill(n)));
         for (const n of c.nodeNames) this.history.nemesis("cut", { node: n, changes: cutToSynced(c.nodeDir(n), c.syncedFile(n), this.rng) });
+        const kept: Record<string, number> = {};
+        for (const n of holders) kept[n] = logEnds(c.nodeDir(n)).get("1") ?? 0;
         // Let replies that arrived before the kills be recorded before the era boundary.
         await Bun.sleep(Math.max(f.downMs, 20));
-        const loss = { killedAt, restartedAt: performance.now() };
+        const loss: PowerLoss = { killedAt, restartedAt: performance.now(), ...(holders.length > 0 ? { keptEnd: Math.min(...Object.values(kept)), kept } : {}) };
         this.losses.push(loss);
         this.history.nemesis("all-lost", loss);
         for (const n of c.nodeNames) c.start(n);
