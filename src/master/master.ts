@@ -157,6 +157,7 @@ export class Master {
     for (const r of reports) {
       const chain = this.state.chains.find((c) => c.chainId === r.chainId);
       if (chain && r.epoch === chain.epoch && chain.members.includes(id) && r.commitEnd > (this.commitSeen.get(r.chainId) ?? 0)) this.commitSeen.set(r.chainId, r.commitEnd);
+      if (chain && r.epoch === chain.epoch && r.lacksCommitted === true && chain.members.includes(id) && chain.members.length > 1) this.dropLacking(chain.chainId, id);
     }
     if (this.failed.delete(id)) {
       this.event({ kind: "recovered", message: `node ${id} is heartbeating again`, nodeId: id });
@@ -195,6 +196,24 @@ export class Master {
       }
     }
     this.reconfigureAll();
+  }
+
+  /** A member whose successor holds committed entries it lacks leaves the chain and copies the log
+   * again (it lost them to a power loss under "interval"/"none", or its disk was replaced): with
+   * it in place, its successor refuses its stream and nothing commits. */
+  private dropLacking(chainId: number, id: string): void {
+    const next = structuredClone(this.state);
+    const chain = next.chains.find((c) => c.chainId === chainId)!;
+    chain.members = chain.members.filter((m) => m !== id);
+    chain.epoch++;
+    this.event({
+      kind: "reconfigured",
+      message: `chain ${chainId}: ${id} lacks committed entries its successor holds (lost to a power loss or a replaced disk); it leaves the chain, now ${chain.members.join(" -> ")} (epoch ${chain.epoch}), and will copy the log again`,
+      chainId,
+      nodeId: id,
+      epoch: chain.epoch,
+    });
+    this.commitState(next);
   }
 
   /** Saves the commit ends members reported, at most once every COMMIT_FLOOR_SAVE_MS. */

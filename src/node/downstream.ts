@@ -28,6 +28,8 @@ export interface DownstreamHost {
   readRecords(from: number, maxBytes: number): { bytes: Uint8Array; count: number };
   /** The successor reported the chain's commit end. */
   commitReported(end: number): void;
+  /** The successor holds committed entries this log does not (see started). */
+  lacksCommitted(): void;
   /** This node's sync policy is "interval" or "none": a power loss of every node may have taken
    * committed entries from it, and the chain may have gone on from a shorter log. */
   readonly mayLoseCommitted: boolean;
@@ -234,9 +236,19 @@ export class Downstream {
         this.conn?.send(encodeWatermark(FrameType.truncate, { chainId: this.host.chainId, epoch: this.host.epoch(), offset: 0 }));
         return;
       }
-      this.host.log.error("successor's committed entries differ from ours; refusing to replicate to it (its data needs repair by hand)", {
-        successor: this.successorId, successorCommitEnd: h.commitEnd, ourEnd: ours,
-      });
+      if (h.commitEnd > ours) {
+        // This log lacks entries the chain committed (lost to a power loss under "interval" or
+        // "none", or a replaced disk): the master is told, and moves this node out of the chain
+        // to copy the log again, rather than leave the chain stalled behind it.
+        this.host.log.error("this node lacks committed entries its successor holds; asking the master to take it out of the chain so that it copies the log again", {
+          successor: this.successorId, successorCommitEnd: h.commitEnd, ourEnd: ours,
+        });
+        this.host.lacksCommitted();
+      } else {
+        this.host.log.error("successor's committed entries differ from ours; refusing to replicate to it (its data needs repair by hand)", {
+          successor: this.successorId, successorCommitEnd: h.commitEnd, ourEnd: ours,
+        });
+      }
       this.conn?.close();
       return;
     }

@@ -27,6 +27,8 @@ export interface ChainReport {
   /** The predecessor accepted this replica's log and streams to it in this epoch (a DURABLE
    * arrived on the checked stream). The master promotes a syncing node only once this is true. */
   checked?: boolean;
+  /** In this epoch the node found that its successor holds committed entries its log lacks. */
+  lacksCommitted?: boolean;
 }
 
 export interface MasterLinkHost {

@@ -160,6 +160,7 @@ export class StorageNode {
       commitEnd: r.commitEnd,
       bytes: r.log.bytes,
       checked: r.upstreamChecked,
+      lacksCommitted: r.lacksCommitted,
     }));
   }
 

@@ -80,6 +80,7 @@ export class Replica {
   private readonly commitFile: CommitFile;
   private batch: PendingAppend[] = [];
   private readonly pendingAppends: PendingAppends;
+  private lacksCommittedEpoch = -1;
   /** Connections registered with watchAcks (for the idle check; dropped when they close). */
   private readonly watcherConnections = new Set<Connection>();
   private batchScheduled = false;
@@ -130,6 +131,11 @@ export class Replica {
 
   get isTail(): boolean {
     return this.role === "tail" || this.role === "single";
+  }
+
+  /** In this epoch the successor was found to hold committed entries this log lacks. */
+  get lacksCommitted(): boolean {
+    return this.lacksCommittedEpoch === this.epoch;
   }
 
   /** The predecessor checked this log and streams to it in this epoch (see durableFromUpstream). */
@@ -218,6 +224,9 @@ export class Replica {
       tls: this.config.tls,
       nodeToken: this.config.auth.node ?? "",
       mayLoseCommitted: this.config.log.sync !== "always",
+      lacksCommitted: () => {
+        this.lacksCommittedEpoch = this.epoch;
+      },
     };
   }
 
