@@ -61,13 +61,14 @@ interface PendingAppend {
   firstRequestId: number;
   payloads: Uint8Array[];
   remaining: number;
-  firstOffset: number;
+  /** Each entry's offset as its acknowledgement arrives (-1 until then). */
+  offsets: number[];
   /** Correlation id of the last send to the head, for routing its errors. */
   sentId: number;
   sentAt: number;
   deadline: number;
-  /** Resolves with the offset of the request's first entry. */
-  resolve(firstOffset: number): void;
+  /** Resolves with every entry's offset. */
+  resolve(offsets: number[]): void;
   reject(err: Error): void;
 }
 
@@ -146,19 +147,22 @@ export class CatenaClient {
   }
 
   /** Appends one entry; resolves with its offset once it is committed. */
-  append(payload: Uint8Array | string): Promise<number> {
-    return this.request([toBytes(payload)]);
+  async append(payload: Uint8Array | string): Promise<number> {
+    return (await this.request([toBytes(payload)]))[0];
   }
 
-  /** Appends several entries in one request; they get consecutive offsets. */
-  async appendMany(payloads: (Uint8Array | string)[]): Promise<number[]> {
-    if (payloads.length === 0) return [];
-    const first = await this.request(payloads.map(toBytes));
-    return Array.from({ length: payloads.length }, (_, i) => first + i);
+  /**
+   * Appends several entries in one request; resolves with their offsets, in order. They are
+   * consecutive, except when a power loss cut the request short before it was acknowledged and
+   * the head wrote the rest again on retry: then the rest follows later in the log.
+   */
+  appendMany(payloads: (Uint8Array | string)[]): Promise<number[]> {
+    if (payloads.length === 0) return Promise.resolve([]);
+    return this.request(payloads.map(toBytes));
   }
 
-  /** Sends one APPEND; resolves with the offset of its first entry. */
-  private request(payloads: Uint8Array[]): Promise<number> {
+  /** Sends one APPEND; resolves with the offsets of its entries. */
+  private request(payloads: Uint8Array[]): Promise<number[]> {
     if (this.closed) return Promise.reject(new CatenaError(ErrorCode.unavailable, "client closed"));
     return new Promise((resolve, reject) => {
       const now = performance.now();
@@ -166,7 +170,7 @@ export class CatenaClient {
         firstRequestId: this.nextRequestId,
         payloads,
         remaining: payloads.length,
-        firstOffset: -1,
+        offsets: new Array<number>(payloads.length).fill(-1),
         sentId: -1,
         sentAt: now,
         deadline: now + this.timeoutMs,
@@ -313,10 +317,10 @@ export class CatenaClient {
       if (!p) continue;
       this.appends.delete(requestId);
       const index = requestId - p.firstRequestId;
-      if (index === 0) p.firstOffset = firstOffset + i;
+      p.offsets[index] = firstOffset + i;
       if (--p.remaining === 0) {
         if (p.sentId >= 0) this.sentIds.delete(p.sentId);
-        p.resolve(p.firstOffset);
+        p.resolve(p.offsets);
       }
     }
   }

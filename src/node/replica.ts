@@ -251,19 +251,18 @@ export class Replica {
     if (bytes + a.payloads.length * RECORD_HEADER_BYTES > limits.batchBytesMax) {
       throw new CatenaError(ErrorCode.appendTooLarge, `${a.payloads.length} entries of ${bytes} bytes in all exceed the batch limit of ${limits.batchBytesMax} bytes with their headers; nothing was written`);
     }
-    const seen = this.dedup.check(a.clientId, a.firstRequestId);
-    if (seen.kind === "tooOld") throw new CatenaError(ErrorCode.requestTooOld, `request ${a.firstRequestId} is too old to be checked for duplicates`);
-    if (seen.kind === "duplicate") {
-      this.duplicates.push({ conn, id, run: { firstRequestId: a.firstRequestId, firstOffset: seen.firstOffset, count: a.payloads.length } });
-      this.replyDuplicates();
-      return;
-    }
-    if (!this.pendingAppends.admit(conn, a.payloads.length)) {
+    const held = this.heldRuns(a.clientId, a.firstRequestId, a.payloads.length);
+    if (held === null) throw new CatenaError(ErrorCode.requestTooOld, `request ${a.firstRequestId} is too old to be checked for duplicates`);
+    const heldCount = this.answerHeld(conn, id, held);
+    if (heldCount === a.payloads.length) return;
+    const rest = heldCount === 0 ? a.payloads : a.payloads.slice(heldCount);
+    if (!this.pendingAppends.admit(conn, rest.length)) {
       throw new CatenaError(ErrorCode.overloaded, `this connection already has ${limits.pendingAppendsMax} appends waiting for their commit (limits.pending_appends_max); wait for acknowledgements, then send more`);
     }
     // Payloads are views into the received chunk: copy them, they are written on the next turn.
-    const payloads = a.payloads.map((p) => p.slice());
-    this.batch.push({ conn, id, clientId: a.clientId, firstRequestId: a.firstRequestId, payloads, bytes: bytes + payloads.length * RECORD_HEADER_BYTES });
+    const payloads = rest.map((p) => p.slice());
+    const restBytes = heldCount === 0 ? bytes : payloads.reduce((n, p) => n + p.length, 0);
+    this.batch.push({ conn, id, clientId: a.clientId, firstRequestId: a.firstRequestId + heldCount, payloads, bytes: restBytes + payloads.length * RECORD_HEADER_BYTES });
     this.scheduleBatch();
   }
 
@@ -295,12 +294,14 @@ export class Replica {
     // A retry may have arrived in the same turn as its original: check again before writing.
     const pending: PendingAppend[] = [];
     const written = new Map<number, Set<number>>();
-    for (const p of gathered) {
-      const seen = this.dedup.check(p.clientId, p.firstRequestId);
-      if (seen.kind === "duplicate") {
-        this.pendingAppends.release(p.conn, p.payloads.length);
-        this.duplicates.push({ conn: p.conn, id: p.id, run: { firstRequestId: p.firstRequestId, firstOffset: seen.firstOffset, count: p.payloads.length } });
-        continue;
+    for (let p of gathered) {
+      const held = this.heldRuns(p.clientId, p.firstRequestId, p.payloads.length) ?? [];
+      const heldCount = this.answerHeld(p.conn, p.id, held);
+      if (heldCount > 0) {
+        this.pendingAppends.release(p.conn, heldCount);
+        if (heldCount === p.payloads.length) continue;
+        const payloads = p.payloads.slice(heldCount);
+        p = { ...p, firstRequestId: p.firstRequestId + heldCount, payloads, bytes: payloads.reduce((n, x) => n + x.length + RECORD_HEADER_BYTES, 0) };
       }
       const ids = written.get(p.clientId);
       if (ids?.has(p.firstRequestId)) {
@@ -556,6 +557,42 @@ export class Replica {
       const conn = this.ackWatchers.get(clientId)!;
       for (let i = 0; i < list.length; i += ACK_RUNS_PER_FRAME_MAX) conn.send(encodeAppendOk(0, list.slice(i, i + ACK_RUNS_PER_FRAME_MAX)));
     }
+  }
+
+  /**
+   * The runs of a request's entries this head already holds, from its first id on, or null when
+   * the request is too old to tell. A retry finds all of them or none — or, when a power loss cut
+   * the request short before it was acknowledged, only the first ones: the rest is written again,
+   * after whatever the log holds now.
+   */
+  private heldRuns(clientId: number, firstRequestId: number, count: number): AckRun[] | null {
+    const first = this.dedup.check(clientId, firstRequestId);
+    if (first.kind === "tooOld") return null;
+    if (first.kind === "new") return [];
+    if (count > 1) {
+      const last = this.dedup.check(clientId, firstRequestId + count - 1);
+      if (last.kind === "duplicate" && last.firstOffset === first.firstOffset + count - 1) return [{ firstRequestId, firstOffset: first.firstOffset, count }];
+    }
+    const runs: AckRun[] = [{ firstRequestId, firstOffset: first.firstOffset, count: 1 }];
+    for (let i = 1; i < count; i++) {
+      const seen = this.dedup.check(clientId, firstRequestId + i);
+      if (seen.kind !== "duplicate") break;
+      const run = runs[runs.length - 1];
+      if (run.firstOffset + run.count === seen.firstOffset) run.count++;
+      else runs.push({ firstRequestId: firstRequestId + i, firstOffset: seen.firstOffset, count: 1 });
+    }
+    return runs;
+  }
+
+  /** Queues APPEND_OK for the held runs (sent once they are committed); returns how many entries they cover. */
+  private answerHeld(conn: Connection, id: number, runs: AckRun[]): number {
+    let count = 0;
+    for (const run of runs) {
+      this.duplicates.push({ conn, id, run });
+      count += run.count;
+    }
+    if (runs.length > 0) this.replyDuplicates();
+    return count;
   }
 
   private replyDuplicates(): void {
