@@ -58,7 +58,9 @@ export function masterApp(master: Master): Hono {
     }
     try {
       const sync = typeof body.sync === "string" ? body.sync : undefined;
-      return c.json(answer(master.join({ id: body.id, clientAddr: body.clientAddr, replicationAddr: body.replicationAddr, adminAddr: body.adminAddr, chains, sync })));
+      const l = body.limits as Record<string, unknown> | undefined;
+      const limits = l && typeof l.recordBytesMax === "number" && typeof l.batchBytesMax === "number" ? { recordBytesMax: l.recordBytesMax, batchBytesMax: l.batchBytesMax } : undefined;
+      return c.json(answer(master.join({ id: body.id, clientAddr: body.clientAddr, replicationAddr: body.replicationAddr, adminAddr: body.adminAddr, chains, sync, limits })));
     } catch (e) {
       if (e instanceof JoinRefused) return c.json({ error: e.message }, 409);
       throw e;

@@ -22,6 +22,13 @@ export interface JoinRequest extends NodeRecord {
   chains: ChainReport[];
   /** The node's log.sync policy (absent from older nodes). */
   sync?: string;
+  /** The node's record and batch limits, which every node of a chain must share. */
+  limits?: NodeLimits;
+}
+
+export interface NodeLimits {
+  recordBytesMax: number;
+  batchBytesMax: number;
 }
 
 /** How often the chains' commit floors may be written to the state file. */
@@ -31,7 +38,7 @@ export class JoinRefused extends Error {}
 
 export interface ClusterEvent {
   time: string;
-  kind: "joined" | "failed" | "recovered" | "reconfigured" | "syncing" | "caught-up" | "waiting" | "refused";
+  kind: "joined" | "failed" | "recovered" | "reconfigured" | "syncing" | "caught-up" | "waiting" | "refused" | "warning";
   message: string;
   chainId?: number;
   nodeId?: string;
@@ -54,6 +61,8 @@ export class Master {
   readonly epochChanges = new Map<number, number>();
   /** The highest commit end members reported since start, per chain (saved by saveCommitFloors). */
   private readonly commitSeen = new Map<number, number>();
+  /** The limits each node reported when it joined (this process's lifetime). */
+  private readonly limits = new Map<string, NodeLimits>();
   private commitFloorSavedAt = -Infinity;
   private readonly started = performance.now();
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -134,8 +143,29 @@ export class Master {
     this.live.set(req.id, { lastHeartbeat: performance.now(), wallTime: Date.now(), reports: req.chains });
     this.failed.delete(req.id);
     this.event({ kind: "joined", message: `node ${req.id} joined ${placement} (epoch ${chain.epoch})`, nodeId: req.id, chainId: chain.chainId, epoch: chain.epoch });
+    this.checkLimits(req);
     this.reconfigureAll();
     return this.chainsOf(req.id);
+  }
+
+  /**
+   * Every node checks each batch against its own limits.record_bytes_max and batch_bytes_max, so a
+   * node with smaller ones than its predecessor would refuse batches and stall the chain: warn at
+   * once, naming both nodes and both values.
+   */
+  private checkLimits(req: JoinRequest): void {
+    if (!req.limits) return;
+    this.limits.set(req.id, req.limits);
+    for (const [other, theirs] of this.limits) {
+      if (other === req.id) continue;
+      if (theirs.recordBytesMax === req.limits.recordBytesMax && theirs.batchBytesMax === req.limits.batchBytesMax) continue;
+      this.event({
+        kind: "warning",
+        message: `node ${req.id} has limits.record_bytes_max = ${req.limits.recordBytesMax} and limits.batch_bytes_max = ${req.limits.batchBytesMax}, but node ${other} has ${theirs.recordBytesMax} and ${theirs.batchBytesMax}: keep [limits] the same on every node, or a batch one builds may be refused by another`,
+        nodeId: req.id,
+      });
+      return;
+    }
   }
 
   /** The log end of a sync = "always" node whose log stops short of the chain's commit floor, else null. */

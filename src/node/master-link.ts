@@ -89,7 +89,8 @@ export class MasterLink {
   }
 
   private async join(): Promise<void> {
-    const body = { id: this.config.nodeId, ...this.addresses, sync: this.config.log.sync, chains: this.host.reports() };
+    const { recordBytesMax, batchBytesMax } = this.config.limits;
+    const body = { id: this.config.nodeId, ...this.addresses, sync: this.config.log.sync, limits: { recordBytesMax, batchBytesMax }, chains: this.host.reports() };
     const sentAt = performance.now();
     const res = await this.post("/v1/nodes/join", body);
     if (res.status === 409) {
