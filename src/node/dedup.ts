@@ -73,7 +73,9 @@ class ClientWindow {
         return;
       }
       if (id < lastEnd) {
-        this.recordStray(id, offset);
+        // Below the newest id (a request written after a later one, say after a refusal and a
+        // resend): every id of it is kept aside, not only the first.
+        for (let i = 0; i < count; i++) this.recordStray(id + i, offset + i);
         return;
       }
     }

@@ -236,10 +236,12 @@ export class Downstream {
         this.conn?.send(encodeWatermark(FrameType.truncate, { chainId: this.host.chainId, epoch: this.host.epoch(), offset: 0 }));
         return;
       }
-      if (h.commitEnd > ours) {
+      if (h.commitEnd > ours && !this.host.successorSyncing()) {
         // This log lacks entries the chain committed (lost to a power loss under "interval" or
         // "none", or a replaced disk): the master is told, and moves this node out of the chain
-        // to copy the log again, rather than leave the chain stalled behind it.
+        // to copy the log again, rather than leave the chain stalled behind it. Only ever a head
+        // or a middle (a member successor): a tail holds its lease and serves reads, and the
+        // master may not replace it without waiting the lease out.
         this.host.log.error("this node lacks committed entries its successor holds; asking the master to take it out of the chain so that it copies the log again", {
           successor: this.successorId, successorCommitEnd: h.commitEnd, ourEnd: ours,
         });

@@ -123,7 +123,9 @@ export function clientHandler(nodes: ReplicaLookup, log: Logger, auth: PortAuth)
       for (const { replica, sub } of clientState(conn).subscriptions.values()) replica.feed(sub);
     },
     busy(conn) {
-      return clientState(conn).subscriptions.size > 0 || nodes.waitsForNode(conn);
+      const subs = clientState(conn).subscriptions;
+      for (const [id, { sub }] of subs) if (sub.ended) subs.delete(id);
+      return subs.size > 0 || nodes.waitsForNode(conn);
     },
   };
 }

@@ -53,6 +53,8 @@ export interface Subscription {
   conn: Connection;
   id: number;
   next: number;
+  /** Ended by this replica (endSubscriptions): fed no more, and no longer keeps its connection busy. */
+  ended?: boolean;
 }
 
 /** APPEND_OK frames stay small (24 bytes a run) however far the commit jumps. */
@@ -638,7 +640,10 @@ export class Replica {
   endSubscriptions(why: string): void {
     if (this.subscriptions.size === 0) return;
     const err = new CatenaError(ErrorCode.notServing, why);
-    for (const sub of this.subscriptions) sub.conn.send(encodeError(sub.id, err));
+    for (const sub of this.subscriptions) {
+      sub.ended = true;
+      sub.conn.send(encodeError(sub.id, err));
+    }
     this.subscriptions.clear();
   }
 
@@ -650,6 +655,7 @@ export class Replica {
 
   /** Sends committed entries to a subscriber while its connection has room; resumed on drain. */
   feed(sub: Subscription): void {
+    if (sub.ended) return;
     const half = this.config.limits.connectionQueueBytesMax / 2;
     while (sub.next < this.commitEnd && sub.conn.isOpen && sub.conn.queuedBytes < half) {
       const commit = this.commitEnd;

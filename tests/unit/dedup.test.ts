@@ -113,3 +113,14 @@ describe("DedupTable", () => {
     expect(t.check(DEDUP_CLIENTS_MAX + 1, 1)).toEqual({ kind: "duplicate", firstOffset: 0 });
   });
 });
+
+test("a request recorded below the newest id keeps every id of it, not only the first", () => {
+  const t = new DedupTable();
+  t.record(1, 10, 100, 2); // ids 10..11
+  t.record(1, 15, 102, 6); // ids 15..20, written before the request with ids 12..14
+  t.record(1, 12, 200, 3); // ids 12..14, written after a resend
+  expect(t.check(1, 12)).toEqual({ kind: "duplicate", firstOffset: 200 });
+  expect(t.check(1, 13)).toEqual({ kind: "duplicate", firstOffset: 201 });
+  expect(t.check(1, 14)).toEqual({ kind: "duplicate", firstOffset: 202 });
+  expect(t.check(1, 16)).toEqual({ kind: "duplicate", firstOffset: 103 });
+});
