@@ -220,10 +220,8 @@ export class CatenaClient {
     const start = (): void => {
       if (stopped || this.closed) return;
       const tail = this.tail;
-      if (!tail || !tail.isOpen) {
-        void this.refreshSoon().then(start, retry);
-        return;
-      }
+      // Through retry: a tail that keeps closing costs a 50 ms pause per attempt, within the deadline.
+      if (!tail || !tail.isOpen) return retry(new CatenaError(ErrorCode.unavailable, "no connection to the tail"));
       const id = tail.stream((sid) => encodeSubscribe(sid, { chainId: this.chainId, from: next }), {
         frame: (frame) => {
           deadline = deadlineFor();
@@ -394,7 +392,12 @@ export class CatenaClient {
     const open = async (addr: string, nodeId: string) => {
       const security = { token: this.options.token ?? "", tls: this.options.ca ? { ca: this.options.ca, serverName: nodeId } : undefined };
       const conn = new NodeConnection(addr, timeout, this.unsolicited, () => this.connectionLost(conn), security, this.requestIds);
-      await conn.open();
+      try {
+        await conn.open();
+      } catch (e) {
+        conn.close(); // a connection that failed its HELLO is not left open
+        throw e;
+      }
       return conn;
     };
     let head = headChanged ? null : this.head;
