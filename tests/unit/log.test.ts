@@ -366,13 +366,18 @@ test("property: after a cut anywhere in the last segment, exactly the complete r
         const ends = recordEnds(file);
         const used = ends.at(-1) ?? 0;
         const cut = Math.floor(where * used);
+        const before = fs.readFileSync(file);
         if (shrinkFile) fs.truncateSync(file, cut);
         else {
           const fd = fs.openSync(file, "r+");
           fs.writeSync(fd, new Uint8Array(used - cut), 0, used - cut, cut);
           fs.closeSync(fd);
         }
-        const expected = base + ends.filter((end) => end <= cut).length;
+        // Zeroing bytes that were already zero (the id fields of a record, say) changes nothing:
+        // the record the cut falls in survives then, intact.
+        const straddling = ends.find((end) => end > cut);
+        const untouched = !shrinkFile && straddling !== undefined && before.subarray(cut, straddling).every((b) => b === 0);
+        const expected = base + ends.filter((end) => end <= cut).length + (untouched ? 1 : 0);
         const reopened = await Log.open(options(dir, { segmentBytes: 16 * 1024, indexIntervalBytes: 512, recordBytesMax: 4096 }));
         expect(reopened.endOffset).toBe(expected);
         expect(readAllChecked(reopened)).toEqual(batches.flat().slice(0, expected));
