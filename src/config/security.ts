@@ -87,13 +87,17 @@ export function readTls(section: SectionReader, opts: { caRequired: boolean; nam
 
 /** The DNS names in a certificate's subjectAltName, and its common name. */
 export function certificateNames(x509: X509Certificate): string[] {
+  return namesOf(x509.subjectAltName, /(?:^|\n)CN=([^\n]+)/.exec(x509.subject)?.[1]);
+}
+
+/** The DNS names in a subjectAltName text ("DNS:a, IP Address:…"), then the CN if there is one. */
+export function namesOf(subjectAltName: string | undefined, cn: string | undefined): string[] {
   const names: string[] = [];
-  for (const part of (x509.subjectAltName ?? "").split(",")) {
+  for (const part of (subjectAltName ?? "").split(",")) {
     const m = /^\s*DNS:(.+)$/.exec(part);
     if (m) names.push(m[1].trim());
   }
-  const cn = /(?:^|\n)CN=([^\n]+)/.exec(x509.subject);
-  if (cn) names.push(cn[1].trim());
+  if (typeof cn === "string") names.push(cn.trim());
   return names;
 }
 

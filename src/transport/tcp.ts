@@ -5,6 +5,7 @@
 
 import type { Socket, TCPSocketListener } from "bun";
 import type { Address } from "../config/index.ts";
+import { namesOf } from "../config/security.ts";
 import { CatenaError, ErrorCode } from "../protocol/errors.ts";
 import { encodeError } from "../protocol/messages.ts";
 import { Connection, type ConnectionHandler, type ConnectionLimits } from "./connection.ts";
@@ -70,14 +71,8 @@ interface Tracked {
 export function peerCertificateNames(socket: Socket<unknown>): string[] {
   const cert = socket.getPeerCertificate();
   if (!cert) return [];
-  const names: string[] = [];
-  for (const part of (cert.subjectaltname ?? "").split(",")) {
-    const m = /^\s*DNS:(.+)$/.exec(part);
-    if (m) names.push(m[1].trim());
-  }
   const cn = cert.subject?.CN;
-  if (typeof cn === "string") names.push(cn);
-  return names;
+  return namesOf(cert.subjectaltname, typeof cn === "string" ? cn : undefined);
 }
 
 function refuseWith(socket: Socket<unknown>, code: number, message: string): void {
