@@ -108,23 +108,44 @@ export function preallocateSync(dir: string, bytes: number, zeroFill = true): Pr
   return { path: file, fd };
 }
 
-/** Like preallocateSync, but every write and the sync run off the event loop. */
-export async function preallocate(dir: string, bytes: number, zeroFill = true): Promise<PreparedFile> {
+/**
+ * How a background preallocation spreads its zeros over time. Written in one burst, the 64 MiB of
+ * a segment and the fdatasync after them held the disk for tens of milliseconds, and every node of
+ * a chain fills its next segment at the same offsets: the appends' fsyncs waited behind them (at
+ * 2 × 50 the p99.9 latency was 14–16 ms, the max 70 ms). Paced, the zeros go in small chunks, each
+ * synced at once, so an append's fsync waits behind one chunk at most (p99.9 6–7 ms, max 12 ms).
+ */
+export interface ZeroPacing {
+  chunkBytes: number;
+  /** Resolves when the next chunk may go: `done` bytes of the file are zeroed so far. Rejects to
+   * give up (the log is closing); the file is then removed. */
+  next(done: number): Promise<void>;
+}
+
+/** Like preallocateSync, but every write and the sync run off the event loop, paced if asked. */
+export async function preallocate(dir: string, bytes: number, zeroFill = true, pacing?: ZeroPacing): Promise<PreparedFile> {
   const file = preallocName(dir);
   const fd = await new Promise<number>((resolve, reject) => {
     fs.open(file, OPEN_READ_WRITE | fs.constants.O_TRUNC, (err, fd) => (err ? reject(err) : resolve(fd)));
   });
   try {
     if (!zeroFill) await new Promise<void>((resolve, reject) => fs.ftruncate(fd, bytes, (err) => (err ? reject(err) : resolve())));
-    for (let pos = 0; zeroFill && pos < bytes; pos += ZERO_CHUNK_BYTES) {
-      await writeZerosAsync(fd, pos, Math.min(ZERO_CHUNK_BYTES, bytes - pos));
+    const chunk = pacing?.chunkBytes ?? ZERO_CHUNK_BYTES;
+    for (let pos = 0; zeroFill && pos < bytes; pos += chunk) {
+      if (pacing) await pacing.next(pos);
+      await writeZerosAsync(fd, pos, Math.min(chunk, bytes - pos));
+      if (pacing) await fdatasyncAsync(fd);
     }
-    await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    if (!pacing || !zeroFill) await fdatasyncAsync(fd);
   } catch (err) {
     discardPrepared({ path: file, fd });
     throw err;
   }
   return { path: file, fd };
+}
+
+function fdatasyncAsync(fd: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
 async function writeZerosAsync(fd: number, pos: number, length: number): Promise<void> {

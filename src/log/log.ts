@@ -4,7 +4,7 @@
 
 import fs from "node:fs";
 import { RECORD_HEADER_BYTES, getU64 } from "../protocol/record.ts";
-import { type PreparedFile, discardPrepared, preallocate, preallocateSync } from "./files.ts";
+import { type PreparedFile, type ZeroPacing, discardPrepared, preallocate, preallocateSync } from "./files.ts";
 import { type LogOptions, LogRangeError, checkOptions, isSystemError } from "./options.ts";
 import { CursorCache, readRecords } from "./read.ts";
 import { type RecoveryReport, recoverSegments } from "./recovery.ts";
@@ -17,6 +17,13 @@ export type { RecoveryReport } from "./recovery.ts";
 /** Enough cursors for a handful of subscribers and a downstream node reading at once. */
 const CURSORS_MAX = 8;
 const SCRATCH_BYTES = 64 * 1024;
+/** Zeros for the next segment go in chunks of this size, each synced at once (see ZeroPacing). */
+const ZERO_CHUNK_BYTES = 64 * 1024;
+/** At least this long between two chunks: zeros take at most 64 KiB per millisecond of the disk. */
+const ZERO_PAUSE_MS = 1;
+/** How far the zeroing may run ahead of the active segment's writes, as a fraction of a segment. */
+const ZERO_LEAD = 1 / 8;
+const PREPARE_STOPPED = new Error("preparing the next segment stopped");
 
 type State = "open" | "truncating" | "closing" | "closed";
 
@@ -31,13 +38,24 @@ export class Log {
   private state: State = "open";
   /** A segment was named since the directory was last fsynced. */
   private dirDirty = false;
+  private zeroFilled = true;
+
   /**
    * Whether new segment files are zero-filled before use (the default). A replica copying the log
    * from its chain turns it off: its writes come in large batches, so the block allocation the
    * zeros would save its fdatasyncs costs little, while writing the zeros doubles its disk writes.
    */
-  zeroFill = true;
+  get zeroFill(): boolean {
+    return this.zeroFilled;
+  }
+
+  set zeroFill(on: boolean) {
+    this.zeroFilled = on;
+    this.wakeZeroing();
+  }
   private prepared: PreparedFile | null = null;
+  /** The paced zeroing of the next segment, waiting for the active segment to fill further. */
+  private zeroWaiter: (() => void) | null = null;
   private preparing: Promise<void> | null = null;
   private prepareFailed = false;
   private truncation: Promise<void> | null = null;
@@ -60,7 +78,7 @@ export class Log {
       this.timer = setInterval(() => this.syncIfBehind(), opts.syncIntervalMs);
       this.timer.unref();
     }
-    this.prepareIfHalfFull();
+    this.prepareNext();
   }
 
   /** Opens (creating if needed) the log in opts.dir and recovers it; see `recovery` for what was cut. */
@@ -141,7 +159,8 @@ export class Log {
       if (isSystemError(err)) this.fail(err);
       throw err;
     }
-    this.prepareIfHalfFull();
+    this.wakeZeroing();
+    this.prepareNext();
     if (this.opts.sync === "always") this.commits.request();
   }
 
@@ -199,6 +218,7 @@ export class Log {
   async close(): Promise<void> {
     if (this.state === "closed" || this.state === "closing") return;
     this.state = "closing";
+    this.wakeZeroing();
     if (this.timer) clearInterval(this.timer);
     await this.truncation?.catch(() => {});
     await this.preparing;
@@ -230,7 +250,9 @@ export class Log {
   /** Seals the active segment and starts the next one at endOffset. */
   private roll(): Segment {
     const old = this.active;
-    const file = this.prepared ?? preallocateSync(this.opts.dir, this.opts.segmentBytes, this.zeroFill);
+    // Not zeroed in time (appends outran the paced zeroing): a sparse file now, rather than block
+    // appends while 64 MiB of zeros are written. Its fdatasyncs cost more until the next roll.
+    const file = this.prepared ?? preallocateSync(this.opts.dir, this.opts.segmentBytes, false);
     this.prepared = null;
     if (old.writePos === 0) {
       // An empty segment (a short file left by recovery) would share the new one's name.
@@ -246,24 +268,50 @@ export class Log {
     return segment;
   }
 
-  /** Zero-fills the next segment in the background so a roll does not stall appends. */
-  private prepareIfHalfFull(): void {
+  /**
+   * Prepares the next segment in the background so a roll does not stall appends: zero-filled,
+   * paced to keep at most ZERO_LEAD of a segment ahead of the active one's writes, so the zeros
+   * reach the disk about as fast as the log itself does and never in one burst.
+   */
+  private prepareNext(): void {
     if (this.prepared || this.preparing || this.prepareFailed) return;
-    if (this.active.writePos * 2 < this.active.capacity) return;
-    this.preparing = preallocate(this.opts.dir, this.opts.segmentBytes, this.zeroFill)
+    this.preparing = preallocate(this.opts.dir, this.opts.segmentBytes, this.zeroFill, this.zeroPacing)
       .then(
         (file) => {
+          if (this.state === "closing" || this.state === "closed") return discardPrepared(file);
           this.prepared = file;
         },
-        () => {
-          // Out of space, say: the roll retries synchronously and reports the error from append.
-          this.prepareFailed = true;
+        (err) => {
+          // Out of space, say: a roll falls back to a sparse file, and a real disk problem shows
+          // up in the appends. Stopped on purpose: prepared again on the next append, if open.
+          if (err !== PREPARE_STOPPED) this.prepareFailed = true;
         },
       )
       .finally(() => {
         this.preparing = null;
       });
   }
+
+  private wakeZeroing(): void {
+    const wake = this.zeroWaiter;
+    this.zeroWaiter = null;
+    wake?.();
+  }
+
+  private readonly zeroPacing: ZeroPacing = {
+    chunkBytes: ZERO_CHUNK_BYTES,
+    next: async (done) => {
+      const lead = this.opts.segmentBytes * ZERO_LEAD;
+      await Bun.sleep(ZERO_PAUSE_MS);
+      for (;;) {
+        // Closing, or zero-filling was turned off (a syncing node): this file is not wanted.
+        if (this.state === "closing" || this.state === "closed" || !this.zeroFill) throw PREPARE_STOPPED;
+        if (done <= this.active.writePos + lead) return;
+        // Far enough ahead: wait for appends (an idle log keeps no timer running for this).
+        await new Promise<void>((resolve) => (this.zeroWaiter = resolve));
+      }
+    },
+  };
 
   /** The round syncing everything written so far; null when all of it is durable already. */
   private nextRound(): SyncRound | null {

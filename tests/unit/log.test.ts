@@ -281,6 +281,38 @@ test("the next segment is preallocated in the background and used at the roll", 
   expect(segmentFiles(dir).map((file) => fs.statSync(file).size)).toEqual([64 * 1024, 64 * 1024]);
 });
 
+test("the next segment's zeros are paced by the active segment's writes; a roll that comes first takes a sparse file", async () => {
+  const dir = tempDir();
+  const segmentBytes = 1 << 20; // 16 chunks of 64 KiB; the zeros may run 128 KiB ahead
+  const log = await Log.open(options(dir, { segmentBytes }));
+  const preparedSize = (): number => {
+    const names = fs.readdirSync(dir).filter((name) => name.endsWith(".prealloc.tmp"));
+    return names.length === 0 ? -1 : fs.statSync(path.join(dir, names[0])).size;
+  };
+  await Bun.sleep(200);
+  // An idle log: the zeros stop a chunk past the lead instead of filling the whole file.
+  expect(preparedSize()).toBeGreaterThan(0);
+  expect(preparedSize()).toBeLessThanOrEqual(192 * 1024);
+  // Writes pull the zeros along.
+  while (log.bytes < 512 * 1024) appendSizes(log, [1000]);
+  await Bun.sleep(300);
+  expect(preparedSize()).toBeGreaterThan(512 * 1024);
+  expect(preparedSize()).toBeLessThanOrEqual((512 + 192) * 1024);
+  // Filling the rest in one go rolls before the zeros are done: the new segment is sized but
+  // sparse, the roll does not wait, and the paced file carries on for the roll after.
+  while (log.segmentCount === 1) appendSizes(log, [1000]);
+  const second = segmentFiles(dir)[1];
+  expect(fs.statSync(second).size).toBe(segmentBytes);
+  expect(fs.statSync(second).blocks * 512).toBeLessThan(segmentBytes / 2);
+  expect(preparedSize()).toBeGreaterThan(0);
+  // Closing stops the zeros and removes the unfinished file.
+  await log.close();
+  expect(preparedSize()).toBe(-1);
+  const reopened = await Log.open(options(dir, { segmentBytes }));
+  expect(readAllChecked(reopened).length).toBe(reopened.endOffset);
+  await reopened.close();
+});
+
 function durableAt(log: Log, offset: number): Promise<void> {
   return new Promise((resolve) => {
     if (log.durableEnd >= offset) return resolve();
