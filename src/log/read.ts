@@ -17,11 +17,13 @@ export interface SegmentRead {
 
 /**
  * Whole records from byte `pos` of the segment: at most maxEntries records and maxBytes bytes, but
- * always the first record. Stops at the end of the segment.
+ * always the first record. Stops at the end of the segment. With `headroom`, the returned bytes
+ * start with that many free bytes before the records (room for a frame header, so a catch-up batch
+ * goes out without another copy), and the whole read is done at once.
  */
-export function readRecords(segment: Segment, pos: number, maxEntries: number, maxBytes: number): SegmentRead {
+export function readRecords(segment: Segment, pos: number, maxEntries: number, maxBytes: number, headroom = 0): SegmentRead {
   const available = segment.writePos - pos;
-  const buffer = new GrowingRead(segment, pos, Math.min(available, maxBytes));
+  const buffer = new GrowingRead(segment, pos, Math.min(available, maxBytes), headroom);
   let used = 0;
   let count = 0;
   while (count < maxEntries && used < available) {
@@ -39,44 +41,49 @@ export function readRecords(segment: Segment, pos: number, maxEntries: number, m
 }
 
 /** A read buffer filled from the file on demand, grown by doubling up to what the read may need. */
+/** A read buffer filled from the file on demand, grown by doubling up to what the read may need.
+ * Positions are relative to the records; `headroom` free bytes come before them. */
 class GrowingRead {
   private bytes: Uint8Array;
   private dv: DataView;
+  /** Record bytes read so far. */
   private filled = 0;
 
   constructor(
     private readonly segment: Segment,
     private readonly pos: number,
     private readonly wanted: number,
+    private readonly headroom: number,
   ) {
-    this.bytes = new Uint8Array(Math.min(wanted, READ_FIRST_BYTES));
+    this.bytes = new Uint8Array(headroom + (headroom > 0 ? wanted : Math.min(wanted, READ_FIRST_BYTES)));
     this.dv = dataView(this.bytes);
   }
 
-  /** Makes bytes [0, n) present (n <= available). */
+  /** Makes record bytes [0, n) present (n <= available). */
   ensure(n: number): void {
     if (n <= this.filled) return;
-    if (n > this.bytes.length) this.grow(n);
-    const length = this.bytes.length - this.filled;
-    const got = readAll(this.segment.fd, this.bytes, this.filled, length, this.pos + this.filled);
+    if (this.headroom + n > this.bytes.length) this.grow(n);
+    const length = this.bytes.length - this.headroom - this.filled;
+    const got = readAll(this.segment.fd, this.bytes, this.headroom + this.filled, length, this.pos + this.filled);
     if (got !== length) throw this.segment.corrupt(this.pos + this.filled + got, 0);
     this.filled += got;
   }
 
   u32(at: number): number {
-    return this.dv.getUint32(at, true);
+    return this.dv.getUint32(this.headroom + at, true);
   }
 
-  /** The first `used` bytes as a fresh array, copied when most of the buffer would be wasted. */
+  /** The headroom and the first `used` record bytes, copied when most of the buffer would be wasted. */
   take(used: number): Uint8Array {
-    if (used * 2 < this.bytes.length) return this.bytes.slice(0, used);
-    return this.bytes.subarray(0, used);
+    const length = this.headroom + used;
+    if (length * 2 < this.bytes.length) return this.bytes.slice(0, length);
+    return this.bytes.subarray(0, length);
   }
 
   private grow(n: number): void {
     // Double towards what the limits allow; a first record larger than maxBytes still fits.
-    const bigger = new Uint8Array(Math.max(n, Math.min(this.wanted, this.bytes.length * 2)));
-    bigger.set(this.bytes.subarray(0, this.filled));
+    const bigger = new Uint8Array(this.headroom + Math.max(n, Math.min(this.wanted, (this.bytes.length - this.headroom) * 2)));
+    bigger.set(this.bytes.subarray(0, this.headroom + this.filled));
     this.bytes = bigger;
     this.dv = dataView(bigger);
   }

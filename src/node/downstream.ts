@@ -9,7 +9,7 @@ import type { Address } from "../config/index.ts";
 import { CatenaError, ErrorCode } from "../protocol/errors.ts";
 import { PROTOCOL_VERSION } from "../protocol/frame.ts";
 import { FrameType, PeerKind, REPLICATE_HEADER_BYTES, decodeError, decodeHelloOk, decodeWatermark, encodeHello, encodeWatermark, writeReplicateHeader, type HelloOk } from "../protocol/messages.ts";
-import { allocate } from "../protocol/record.ts";
+import { dataView } from "../protocol/record.ts";
 import type { Connection } from "../transport/connection.ts";
 import { connect, type ClientTls } from "../transport/tcp.ts";
 import type { Logger } from "../util/logger.ts";
@@ -25,7 +25,8 @@ export interface DownstreamHost {
   /** CRC of the entry at `offset`, or null when this log does not hold it. */
   entryCrc(offset: number): number | null;
   /** Whole records from `from`, as the log returns them. */
-  readRecords(from: number, maxBytes: number): { bytes: Uint8Array; count: number };
+  /** Whole records from `from`, after `headroom` free bytes. */
+  readRecords(from: number, maxBytes: number, headroom: number): { bytes: Uint8Array; count: number };
   /** The successor reported the chain's commit end. */
   commitReported(end: number): void;
   /** The successor holds committed entries this log does not (see started). */
@@ -153,10 +154,9 @@ export class Downstream {
 
   /** A catch-up read may end inside a live batch; that batch is then read from the log too. */
   private frameFromLog(from: number): { frame: Uint8Array; end: number } {
-    const { bytes, count } = this.host.readRecords(from, this.host.limits.batchBytesMax);
-    const { bytes: frame, dv } = allocate(REPLICATE_HEADER_BYTES + bytes.length);
-    frame.set(bytes, REPLICATE_HEADER_BYTES);
-    writeReplicateHeader(dv, frame.length, this.host.chainId, this.host.epoch(), from, count);
+    // Read with room for the header in front: the batch goes out as read, not copied again.
+    const { bytes: frame, count } = this.host.readRecords(from, this.host.limits.batchBytesMax, REPLICATE_HEADER_BYTES);
+    writeReplicateHeader(dataView(frame), frame.length, this.host.chainId, this.host.epoch(), from, count);
     return { frame, end: from + count };
   }
 

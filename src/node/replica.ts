@@ -215,7 +215,7 @@ export class Replica {
       logEnd: () => this.log.endOffset,
       commitEnd: () => Math.max(this.commitEnd, this.recordedCommit),
       entryCrc: (offset: number) => this.entryCrc(offset),
-      readRecords: (from: number, maxBytes: number) => this.log.read(from, 1 << 30, maxBytes),
+      readRecords: (from: number, maxBytes: number, headroom: number) => this.log.readWithRoom(from, 1 << 30, maxBytes, headroom),
       successorSyncing: () => this.successorSyncing,
       commitReported: (end: number) => {
         // A syncing successor reports its progress, not a commit end.

@@ -30,6 +30,9 @@ export interface ConnectionLimits {
   queueBytesMax: number;
 }
 
+/** Frames smaller than this are gathered into one socket write, up to this many bytes in all. */
+const GATHER_BYTES_MAX = 256 * 1024;
+
 /** How long a closing connection may take to hand its peer what is still queued (a farewell ERROR). */
 const CLOSE_LINGER_MS = 10_000;
 
@@ -177,30 +180,39 @@ export class Connection {
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.queued === 0) return;
-    const bytes = this.queue.length === 1 ? this.queue[0] : concat(this.queue, this.queued);
-    const written = this.socket.write(bytes);
-    if (written > 0) this.bytesWritten += written;
-    if (written < 0) {
-      this.queue = [];
-      this.queued = 0;
-      return;
-    }
-    this.headStarted = false;
-    if (written >= bytes.length) {
-      this.queue = [];
-      this.queued = 0;
-      if (this.endWhenFlushed) return void this.socket.end();
-      if (this.wasCongested) {
-        this.wasCongested = false;
-        this.handler.drained?.(this);
+    while (this.queued > 0) {
+      // Small frames queued together go out in one write; a large one goes as it is, not copied
+      // into a bigger buffer (a catch-up queues megabytes, and a partial write left a rest that
+      // was copied again with every frame queued after it).
+      let count = 1;
+      let bytes = this.queue[0];
+      if (bytes.length < GATHER_BYTES_MAX && this.queue.length > 1) {
+        let total = bytes.length;
+        while (count < this.queue.length && total + this.queue[count].length <= GATHER_BYTES_MAX) total += this.queue[count++].length;
+        if (count > 1) bytes = concat(this.queue.slice(0, count), total);
       }
-      return;
+      const written = this.socket.write(bytes);
+      if (written < 0) {
+        this.queue = [];
+        this.queued = 0;
+        return;
+      }
+      this.bytesWritten += written;
+      this.queued -= written;
+      if (written < bytes.length) {
+        // The socket is full: the rest waits for drain, as the head of the queue.
+        this.queue.splice(0, count, bytes.subarray(written));
+        this.headStarted ||= written > 0;
+        return;
+      }
+      this.queue.splice(0, count);
+      this.headStarted = false;
     }
-    const rest = bytes.subarray(written);
-    this.queue = [rest];
-    this.queued = rest.length;
-    this.headStarted = true;
+    if (this.endWhenFlushed) return void this.socket.end();
+    if (this.wasCongested) {
+      this.wasCongested = false;
+      this.handler.drained?.(this);
+    }
   };
 }
 

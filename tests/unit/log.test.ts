@@ -313,6 +313,21 @@ test("the next segment's zeros are paced by the active segment's writes; a roll 
   await reopened.close();
 });
 
+test("readWithRoom gives the same records as read, after the free bytes asked for", async () => {
+  const dir = tempDir();
+  const log = await Log.open(options(dir));
+  for (let i = 0; i < 30; i++) appendSizes(log, [10 + i * 37, 5]);
+  for (const [from, maxBytes] of [[0, 1 << 20], [7, 900], [59, 1 << 20], [60, 4096]]) {
+    const plain = log.read(from, 1000, maxBytes);
+    const roomy = log.readWithRoom(from, 1000, maxBytes, 40);
+    expect(roomy.count).toBe(plain.count);
+    expect(roomy.nextOffset).toBe(plain.nextOffset);
+    expect(Buffer.from(roomy.bytes.subarray(40)).equals(Buffer.from(plain.bytes))).toBe(true);
+    expect(roomy.bytes.subarray(0, 40).every((b) => b === 0)).toBe(true);
+  }
+  await log.close();
+});
+
 function durableAt(log: Log, offset: number): Promise<void> {
   return new Promise((resolve) => {
     if (log.durableEnd >= offset) return resolve();
