@@ -9,7 +9,7 @@ import { type LogOptions, LogRangeError, checkOptions, isSystemError } from "./o
 import { CursorCache, readRecords } from "./read.ts";
 import { type RecoveryReport, recoverSegments } from "./recovery.ts";
 import { Segment, type SegmentLimits } from "./segment.ts";
-import { GroupCommit, type SyncRound } from "./sync.ts";
+import { type FdatasyncFn, GroupCommit, type SyncRound } from "./sync.ts";
 
 export { type LogOptions, LogRangeError, type SyncPolicy } from "./options.ts";
 export type { RecoveryReport } from "./recovery.ts";
@@ -26,6 +26,29 @@ const ZERO_LEAD = 1 / 8;
 const PREPARE_STOPPED = new Error("preparing the next segment stopped");
 
 type State = "open" | "truncating" | "closing" | "closed";
+
+/**
+ * A sync round over at most this many unsynced bytes runs on the event loop: it blocks the loop for
+ * one small fdatasync (0.1–0.3 ms here) and saves the hand-off to a pool thread and back (about
+ * 0.05 ms). Bigger rounds (a node copying the log writes megabytes per round) go to the thread pool,
+ * so that the loop goes on receiving while the disk works.
+ */
+const SYNC_ON_LOOP_BYTES_MAX = 256 * 1024;
+
+/** A sync call made right here, its callback called at once. */
+function onEventLoop(sync: (fd: number) => void): FdatasyncFn {
+  return (fd, callback) => {
+    let failure: NodeJS.ErrnoException | null = null;
+    try {
+      sync(fd);
+    } catch (err) {
+      failure = err as NodeJS.ErrnoException;
+    }
+    callback(failure);
+  };
+}
+const fdatasyncOnLoop = onEventLoop(fs.fdatasyncSync);
+const fsyncOnLoop = onEventLoop(fs.fsyncSync);
 
 export class Log {
   /** Called whenever durableEnd advances (a sync round finished, including the one at close). */
@@ -73,7 +96,7 @@ export class Log {
   ) {
     this.limits = { indexIntervalBytes: opts.indexIntervalBytes, recordBytesMax: opts.recordBytesMax };
     this.durable = this.endOffset;
-    this.commits = new GroupCommit(() => this.nextRound(), opts.fdatasync ?? fs.fdatasync, (err) => this.fail(err));
+    this.commits = new GroupCommit(() => this.nextRound(), (err) => this.fail(err));
     if (opts.sync === "interval") {
       this.timer = setInterval(() => this.syncIfBehind(), opts.syncIntervalMs);
       this.timer.unref();
@@ -130,6 +153,11 @@ export class Log {
 
   get bytes(): number {
     return this.segments.reduce((sum, segment) => sum + segment.writePos, 0);
+  }
+
+  /** The next segment file is ready (zero-filled and synced) for the next roll. */
+  get nextSegmentReady(): boolean {
+    return this.prepared !== null;
   }
 
   get segmentCount(): number {
@@ -327,10 +355,15 @@ export class Log {
     const dirFds = this.dirDirty ? [this.dirFd] : [];
     if (dirty.length === 0 && dirFds.length === 0 && target === this.durable) return null;
     this.dirDirty = false;
+    let bytes = 0;
+    for (const segment of dirty) bytes += segment.writePos - segment.syncedPos;
+    const onLoop = (this.opts.syncOnEventLoop ?? true) && bytes <= SYNC_ON_LOOP_BYTES_MAX;
     const startedMs = performance.now(); // the round starts as soon as it is returned
     return {
       dataFds: dirty.map((segment) => segment.fd),
       dirFds,
+      fdatasync: this.opts.fdatasync ?? (onLoop ? fdatasyncOnLoop : fs.fdatasync),
+      fsyncDir: onLoop ? fsyncOnLoop : fs.fsync,
       done: () => {
         if (dirty.length > 0 || dirFds.length > 0) this.opts.syncSeconds?.observe((performance.now() - startedMs) / 1000);
         dirty.forEach((segment, i) => (segment.syncedPos = Math.max(segment.syncedPos, positions[i])));

@@ -1,23 +1,28 @@
-// Group commit: at most one sync round in flight. Appends that arrive while a round runs are
-// covered by the next round, which starts as soon as the current one finishes — one fdatasync per
-// batch of appends, not per append. fs.fdatasync with a callback runs off the event loop in Bun.
-
-import fs from "node:fs";
+// Group commit: at most one sync round in flight. A round starts once the current job (say, every
+// frame of one received chunk) has written what it had, and appends that arrive while a round runs
+// are covered by the next round, which starts as soon as the current one finishes — one fdatasync
+// per batch of appends, not per append. Each round says how it syncs: on the event loop (the
+// callback then comes at once) or in Bun's thread pool (see Log.nextRound).
 
 export type FdatasyncFn = (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => void;
 
-/** What one round syncs, and what becomes true once it has. */
+/** What one round syncs, how, and what becomes true once it has. */
 export interface SyncRound {
   /** Files whose data must reach the disk. */
   dataFds: number[];
   /** Directories whose entries must reach the disk (a new segment's name). */
   dirFds: number[];
+  /** The calls to sync them with. */
+  fdatasync: FdatasyncFn;
+  fsyncDir: FdatasyncFn;
   /** Called once every sync of the round succeeded. */
   done(): void;
 }
 
 export class GroupCommit {
   private running = false;
+  /** A round will start when the current job ends. */
+  private scheduled = false;
   private again = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -27,28 +32,34 @@ export class GroupCommit {
    */
   constructor(
     private readonly nextRound: () => SyncRound | null,
-    private readonly fdatasync: FdatasyncFn,
     private readonly onError: (err: Error) => void,
   ) {}
 
   get busy(): boolean {
-    return this.running;
+    return this.running || this.scheduled;
   }
 
-  /** Starts a round now, or right after the one in flight. */
+  /** Starts a round when the current job ends, or right after the one in flight. */
   request(): void {
     if (this.running) {
       this.again = true;
       return;
     }
-    this.start();
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(this.startScheduled);
   }
 
-  /** Resolves when no round is in flight. */
+  /** Resolves when no round is in flight or about to start. */
   idle(): Promise<void> {
-    if (!this.running) return Promise.resolve();
+    if (!this.busy) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
+
+  private readonly startScheduled = (): void => {
+    this.scheduled = false;
+    if (!this.running) this.start();
+  };
 
   private start(): void {
     this.again = false;
@@ -62,8 +73,8 @@ export class GroupCommit {
         return this.settle();
       }
       round.done();
-      // done() may have started the next round itself (a durability listener that appended).
-      if (this.running) return;
+      // done() may have asked for the next round itself (a durability listener that appended).
+      if (this.busy) return;
       if (this.again) this.start();
       else this.settle();
     });
@@ -78,13 +89,13 @@ export class GroupCommit {
       if (--pending === 0) callback(firstError);
     };
     if (pending === 0) return callback(null);
-    for (const fd of round.dataFds) this.fdatasync(fd, finished);
+    for (const fd of round.dataFds) round.fdatasync(fd, finished);
     // Directories take a full fsync: fdatasync's promise covers a file's data, not names.
-    for (const fd of round.dirFds) fs.fsync(fd, finished);
+    for (const fd of round.dirFds) round.fsyncDir(fd, finished);
   }
 
   private settle(): void {
-    if (this.running) return;
+    if (this.busy) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
