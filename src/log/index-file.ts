@@ -103,6 +103,11 @@ export class SparseIndex {
     return index;
   }
 
+  /** Drops the unused room at the end (a sealed segment's index no longer grows). */
+  compact(): void {
+    if (this.pairs.length > this.count * 2) this.pairs = this.pairs.slice(0, Math.max(2, this.count * 2));
+  }
+
   private grow(): void {
     const bigger = new Uint32Array(this.pairs.length * 2);
     bigger.set(this.pairs);

@@ -24,6 +24,9 @@ const ZERO_PAUSE_MS = 1;
 /** How far the zeroing may run ahead of the active segment's writes, as a fraction of a segment. */
 const ZERO_LEAD = 1 / 8;
 const PREPARE_STOPPED = new Error("preparing the next segment stopped");
+/** Sealed segments whose sparse index stays in memory (the ones read last); the others' indexes
+ * are read back from their files when needed, so memory does not grow with the log. */
+const SEALED_INDEXES_KEPT = 8;
 
 type State = "open" | "truncating" | "closing" | "closed";
 
@@ -87,6 +90,8 @@ export class Log {
   private readonly cursors = new CursorCache(CURSORS_MAX);
   private readonly scratch = new Uint8Array(SCRATCH_BYTES);
   private readonly limits: SegmentLimits;
+  /** Sealed segments with their index in memory, the one read last at the end. */
+  private readonly indexed: Segment[] = [];
 
   private constructor(
     private readonly opts: LogOptions,
@@ -96,6 +101,10 @@ export class Log {
   ) {
     this.limits = { indexIntervalBytes: opts.indexIntervalBytes, recordBytesMax: opts.recordBytesMax };
     this.durable = this.endOffset;
+    for (const segment of segments.slice(0, -1)) {
+      segment.sealIndex();
+      this.indexUsed(segment);
+    }
     this.commits = new GroupCommit(() => this.nextRound(), (err) => this.fail(err));
     if (opts.sync === "interval") {
       this.timer = setInterval(() => this.syncIfBehind(), opts.syncIntervalMs);
@@ -153,6 +162,11 @@ export class Log {
 
   get bytes(): number {
     return this.segments.reduce((sum, segment) => sum + segment.writePos, 0);
+  }
+
+  /** Segments whose sparse index is in memory: the active one and at most 8 sealed ones. */
+  get indexesInMemory(): number {
+    return this.segments.filter((segment) => segment.indexLoaded).length;
   }
 
   /** The next segment file is ready (zero-filled and synced) for the next roll. */
@@ -295,6 +309,10 @@ export class Log {
       old.remove();
     }
     const segment = Segment.install(this.opts.dir, this.endOffset, file, this.limits);
+    if (old.writePos > 0) {
+      old.sealIndex();
+      this.indexUsed(old);
+    }
     this.segments.push(segment);
     this.dirDirty = true;
     // Every policy syncs a segment when it is sealed; "always" and "interval" do it in their rounds.
@@ -388,6 +406,9 @@ export class Log {
     const doomed = this.segments.splice(i + 1);
     for (const segment of doomed) segment.remove();
     const segment = this.segments[i];
+    // What is left of the indexed segments: sealed ones, still in the log (the cut one is active now).
+    const kept = this.indexed.filter((s) => s !== segment && !doomed.includes(s));
+    this.indexed.splice(0, this.indexed.length, ...kept);
     segment.truncateTo(segment.positionOf(offset, this.scratch), offset);
     if (doomed.length > 0) fs.fsyncSync(this.dirFd);
     this.cursors.forgetFrom(offset);
@@ -399,7 +420,16 @@ export class Log {
     // A cursor at the very end of a sealed segment points nowhere useful: the record is in the next.
     if (cursor && cursor.pos < cursor.segment.writePos) return cursor;
     const segment = this.segments[this.segmentIndexFor(from)];
+    if (segment !== this.active) this.indexUsed(segment);
     return { segment, pos: segment.positionOf(from, this.scratch) };
+  }
+
+  /** Keeps the index of the sealed segments read last; drops the one read longest ago. */
+  private indexUsed(segment: Segment): void {
+    const at = this.indexed.indexOf(segment);
+    if (at >= 0) this.indexed.splice(at, 1);
+    this.indexed.push(segment);
+    if (this.indexed.length > SEALED_INDEXES_KEPT) this.indexed.shift()!.dropIndex();
   }
 
   /** Index of the last segment whose base is <= offset. */

@@ -19,8 +19,9 @@ export class Segment {
   endOffset: number;
   /** Byte position known to be fdatasynced. */
   syncedPos = 0;
-  index: SparseIndex;
-  /** Entries of `index` already written to the index file. */
+  /** The sparse index in memory; null once dropped (a sealed segment not read lately). */
+  private loadedIndex: SparseIndex | null;
+  /** Entries of the index already written to the index file. */
   private indexStored = 0;
 
   private constructor(
@@ -32,7 +33,57 @@ export class Segment {
     readonly limits: SegmentLimits,
   ) {
     this.endOffset = base;
-    this.index = new SparseIndex(limits.indexIntervalBytes);
+    this.loadedIndex = new SparseIndex(limits.indexIntervalBytes);
+  }
+
+  /**
+   * The sparse index, read back from the index file if it was dropped. That file holds every entry
+   * (written with each append, checked or rewritten by recovery); should it no longer make sense,
+   * the index is rebuilt from the records.
+   */
+  get index(): SparseIndex {
+    if (this.loadedIndex) return this.loadedIndex;
+    const fromFile = SparseIndex.decode(this.readIndexFile(), this.limits.indexIntervalBytes, this.capacity);
+    if (fromFile && fromFile.last().pos < this.writePos) return (this.loadedIndex = fromFile);
+    // Damaged since it was written: rebuilt, and written again for the next time.
+    this.replaceIndex(this.indexFromRecords(), null);
+    return this.loadedIndex!;
+  }
+
+  get indexLoaded(): boolean {
+    return this.loadedIndex !== null;
+  }
+
+  /** Frees the in-memory index of a sealed segment (128–256 KiB per 64 MiB of small entries). */
+  dropIndex(): void {
+    if (this.indexStored === this.loadedIndex?.count) this.loadedIndex = null;
+  }
+
+  /** Gives the memory a sealed segment's index no longer grows into back. */
+  sealIndex(): void {
+    this.loadedIndex?.compact();
+  }
+
+  private indexFromRecords(): SparseIndex {
+    const index = new SparseIndex(this.limits.indexIntervalBytes);
+    const scratch = new Uint8Array(64 * 1024);
+    const dv = dataView(scratch);
+    let pos = 0;
+    let relOffset = 0;
+    while (pos < this.writePos) {
+      const n = readAll(this.fd, scratch, 0, Math.min(scratch.length, this.writePos - pos), pos);
+      let at = 0;
+      while (at + 4 <= n) {
+        const total = dv.getUint32(at, true);
+        if (total < RECORD_HEADER_BYTES) throw this.corrupt(pos + at, total);
+        if (at + total > n && at > 0) break; // the rest of this record comes with the next read
+        index.offer(relOffset++, pos + at);
+        at += total;
+      }
+      if (at === 0) throw this.corrupt(pos, 0);
+      pos += at;
+    }
+    return index;
   }
 
   get path(): string {
@@ -112,7 +163,7 @@ export class Segment {
 
   /** Replaces the in-memory index and rewrites the file when it differs. */
   replaceIndex(index: SparseIndex, onDisk: SparseIndex | null): void {
-    this.index = index;
+    this.loadedIndex = index;
     if (onDisk && onDisk.sameEntries(index)) {
       this.indexStored = index.count;
       return;

@@ -275,10 +275,15 @@ test("the next segment is preallocated in the background and used at the roll", 
   for (let waited = 0; !log.nextSegmentReady && waited < 5000; waited += 10) await Bun.sleep(10);
   expect(log.nextSegmentReady).toBe(true);
   expect(prepared().length).toBe(1);
-  expect(fs.statSync(path.join(dir, prepared()[0])).size).toBe(64 * 1024);
+  const ready = prepared()[0];
+  expect(fs.statSync(path.join(dir, ready)).size).toBe(64 * 1024);
   while (log.segmentCount === 1) appendSizes(log, [1000]);
-  expect(prepared().length).toBe(0);
+  // The ready file became the new segment (zero-filled, not sparse); the roll started the next one.
+  expect(prepared()).not.toContain(ready);
+  const second = fs.statSync(segmentFiles(dir)[1]);
+  expect(second.blocks * 512).toBeGreaterThanOrEqual(64 * 1024);
   await log.close();
+  expect(prepared()).toEqual([]);
   expect(segmentFiles(dir).map((file) => fs.statSync(file).size)).toEqual([64 * 1024, 64 * 1024]);
 });
 
@@ -439,4 +444,35 @@ test("property: after a cut anywhere in the last segment, exactly the complete r
     ),
     { numRuns: 200 },
   );
+});
+
+test("only the sealed segments read last keep their index in memory; the others read theirs back, or rebuild it", async () => {
+  const dir = tempDir();
+  const log = await Log.open(options(dir, { indexIntervalBytes: 256 }));
+  while (log.segmentCount < 20) appendSizes(log, [300, 40, 700]);
+  expect(log.indexesInMemory).toBeLessThanOrEqual(9);
+  // Garble the index file of the oldest segment, whose index is no longer in memory.
+  const oldest = segmentFiles(dir)[0].replace(/\.log$/, ".index");
+  fs.writeFileSync(oldest, new Uint8Array([1, 2, 3]));
+  // Reads anywhere, in a shuffled order of segments, find every record where it belongs.
+  const ends = log.endOffset;
+  for (let i = 0; i < 200; i++) {
+    const from = (i * 7919) % ends;
+    const got = log.read(from, 3, 1 << 20);
+    const sizes = [...iterateRecords(got.bytes)].map((r) => {
+      expect(r.payload).toEqual(payloadOf(r.offset, r.payload.length));
+      return r.offset;
+    });
+    expect(sizes[0]).toBe(from);
+    expect(log.indexesInMemory).toBeLessThanOrEqual(9);
+  }
+  expect(readAllChecked(log).length).toBe(ends);
+  // The garbled index was rebuilt from the records and written again.
+  expect(fs.statSync(oldest).size % 8).toBe(0);
+  expect(fs.statSync(oldest).size).toBeGreaterThan(8);
+  await log.close();
+  const again = await Log.open(options(dir, { indexIntervalBytes: 256 }));
+  expect(again.indexesInMemory).toBeLessThanOrEqual(9);
+  expect(readAllChecked(again).length).toBe(ends);
+  await again.close();
 });
