@@ -17,7 +17,7 @@ import {
   FrameType, decodeAppendOk, decodeEntries, decodeError, decodeLatestOk, encodeAppend, encodeLatest, encodeRead, encodeSubscribe,
   encodeUnsubscribe, encodeWatchAcks, type LatestOk,
 } from "../protocol/messages.ts";
-import { iterateRecords } from "../protocol/record.ts";
+import { RECORD_HEADER_BYTES, iterateRecords } from "../protocol/record.ts";
 import { fetchCluster, type ClusterDocument } from "./cluster.ts";
 import { NodeConnection, counter } from "./node-connection.ts";
 
@@ -63,13 +63,32 @@ interface PendingAppend {
   remaining: number;
   /** Each entry's offset as its acknowledgement arrives (-1 until then). */
   offsets: number[];
-  /** Correlation id of the last send to the head, for routing its errors. */
+  /** Correlation id of the APPEND frame it is waiting on, for routing the head's errors; -1: none. */
   sentId: number;
   sentAt: number;
+  /** Sent at least once: from then on it goes alone, never packed with others (see flushOutbox). */
+  sentBefore: boolean;
   deadline: number;
   /** Resolves with every entry's offset. */
   resolve(offsets: number[]): void;
   reject(err: Error): void;
+}
+
+/** The appends packed into one APPEND frame; `open`: how many of them still wait on it. */
+interface SentFrame {
+  members: PendingAppend[];
+  open: number;
+}
+
+/** Appends made in one job are packed into one APPEND frame up to this many payload bytes (with a
+ * record header's worth per entry): well under any head's limits.append_bytes_max and
+ * batch_bytes_max, which a packed frame must not exceed where each append alone would not. */
+const PACKED_BYTES_MAX = 64 * 1024;
+
+function packedBytes(p: PendingAppend): number {
+  let bytes = 0;
+  for (const payload of p.payloads) bytes += payload.length + RECORD_HEADER_BYTES;
+  return bytes;
 }
 
 interface Layout {
@@ -115,8 +134,10 @@ export class CatenaClient {
   private tail: NodeConnection | null = null;
   /** Every unanswered append, once per request id it covers. */
   private readonly appends = new Map<number, PendingAppend>();
-  /** head correlation id -> append, for errors from the head */
-  private readonly sentIds = new Map<number, PendingAppend>();
+  /** head correlation id -> the appends packed in that APPEND frame, for errors from the head */
+  private readonly sentFrames = new Map<number, SentFrame>();
+  /** Appends made in the current job, sent when it ends: see flushOutbox. */
+  private outbox: PendingAppend[] = [];
   /** Open subscriptions, and when the layout was last checked for them. */
   private subscriptions = 0;
   private layoutCheckedAt = 0;
@@ -178,6 +199,7 @@ export class CatenaClient {
       offsets: new Array<number>(payloads.length).fill(-1),
       sentId: -1,
       sentAt: now,
+      sentBefore: false,
       deadline: now + this.timeoutMs,
       resolve,
       reject,
@@ -283,14 +305,56 @@ export class CatenaClient {
 
   private send(p: PendingAppend, now = performance.now()): void {
     p.sentAt = now;
-    if (p.sentId >= 0) this.sentIds.delete(p.sentId);
-    p.sentId = -1;
+    this.release(p);
+    if (p.sentBefore) return this.post([p]);
+    if (this.outbox.length === 0) queueMicrotask(this.flushOutbox);
+    this.outbox.push(p);
+  }
+
+  /**
+   * Packs the appends made in one job (a loop of append calls, or the promise reactions of one
+   * acknowledgement) into as few APPEND frames as their ids allow: one frame of 50 entries costs the
+   * head far less than 50 frames of one. Only appends never sent before are packed: the head
+   * recognises a retry by its first request id, so a retry must cover exactly one earlier request
+   * (or a part of one), never two.
+   */
+  private readonly flushOutbox = (): void => {
+    const box = this.outbox;
+    this.outbox = [];
+    let i = 0;
+    while (i < box.length) {
+      let j = i + 1;
+      let bytes = packedBytes(box[i]);
+      while (j < box.length && box[j].firstRequestId === box[j - 1].firstRequestId + box[j - 1].payloads.length && bytes + packedBytes(box[j]) <= PACKED_BYTES_MAX) {
+        bytes += packedBytes(box[j++]);
+      }
+      this.post(box.slice(i, j));
+      i = j;
+    }
+  };
+
+  /** Sends one APPEND frame carrying every entry of `members` (consecutive request ids). */
+  private post(members: PendingAppend[]): void {
+    if (this.closed) return;
     const head = this.head;
     if (!head || !head.isOpen) return void this.refreshSoon().catch(() => {});
-    const id = head.post((cid) => encodeAppend(cid, { chainId: this.chainId, clientId: this.clientId, firstRequestId: p.firstRequestId, payloads: p.payloads }));
+    const first = members[0];
+    const payloads = members.length === 1 ? first.payloads : members.flatMap((m) => m.payloads);
+    const id = head.post((cid) => encodeAppend(cid, { chainId: this.chainId, clientId: this.clientId, firstRequestId: first.firstRequestId, payloads }));
     if (id < 0) return void this.refreshSoon().catch(() => {});
-    p.sentId = id;
-    this.sentIds.set(id, p);
+    for (const m of members) {
+      m.sentId = id;
+      m.sentBefore = true;
+    }
+    this.sentFrames.set(id, { members, open: members.length });
+  }
+
+  /** `p` waits no longer on the frame it was sent in (answered, failed, or about to be sent again). */
+  private release(p: PendingAppend): void {
+    if (p.sentId < 0) return;
+    const frame = this.sentFrames.get(p.sentId);
+    if (frame && --frame.open === 0) this.sentFrames.delete(p.sentId);
+    p.sentId = -1;
   }
 
   /** APPEND_OK from the tail (or from the head, for a retried request) and errors for appends. */
@@ -300,15 +364,20 @@ export class CatenaClient {
       return;
     }
     if (type === FrameType.error) {
-      const p = this.sentIds.get(id);
-      if (!p) return;
-      this.sentIds.delete(id);
-      p.sentId = -1;
+      const sent = this.sentFrames.get(id);
+      if (!sent) return;
+      this.sentFrames.delete(id);
       const err = decodeError(frame);
-      // Too many appends in flight at the head: the resend loop sends it again after resendAfterMs.
-      if (err.code === ErrorCode.overloaded) return;
-      if (retryable(err)) void this.refreshSoon().then(() => this.appends.has(p.firstRequestId) && p.sentId < 0 && this.send(p), () => {});
-      else this.settle(p, err);
+      for (const p of sent.members) {
+        if (p.sentId !== id) continue; // answered already, or sent again since
+        p.sentId = -1;
+        // Too many appends in flight at the head: the resend loop sends it again after resendAfterMs.
+        if (err.code === ErrorCode.overloaded) continue;
+        // A packed frame too large for this head's limits: each append goes again on its own.
+        const alone = err.code === ErrorCode.appendTooLarge && sent.members.length > 1;
+        if (alone || retryable(err)) void this.refreshSoon().then(() => this.appends.has(p.firstRequestId) && p.sentId < 0 && this.send(p), () => {});
+        else this.settle(p, err);
+      }
     }
   };
 
@@ -321,7 +390,7 @@ export class CatenaClient {
       const index = requestId - p.firstRequestId;
       p.offsets[index] = firstOffset + i;
       if (--p.remaining === 0) {
-        if (p.sentId >= 0) this.sentIds.delete(p.sentId);
+        this.release(p);
         p.resolve(p.offsets);
       }
     }
@@ -329,7 +398,7 @@ export class CatenaClient {
 
   private settle(p: PendingAppend, err: Error): void {
     for (let i = 0; i < p.payloads.length; i++) this.appends.delete(p.firstRequestId + i);
-    if (p.sentId >= 0) this.sentIds.delete(p.sentId);
+    this.release(p);
     p.reject(err);
   }
 

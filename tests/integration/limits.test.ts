@@ -171,6 +171,36 @@ describe("appends and queues", () => {
     expect(r.closed).toBe(false);
   });
 
+  test("appends the client packed past the head's append_bytes_max go again one by one, and each is written once", async () => {
+    // 100 appends of 300 B made in one job: the client packs them into one frame of about 33 KB,
+    // under its own 64 KiB cap but over this head's append_bytes_max (16 KiB). The head refuses it
+    // with appendTooLarge; the client sends each append alone, the head refuses half of them as
+    // overloaded (pending_appends_max 50), and the resend loop sends those again.
+    const packer = await CatenaClient.connect({ master: cluster.masterUrl, resendAfterMs: 200 });
+    try {
+      const payloads = Array.from({ length: 100 }, (_, i) => new TextEncoder().encode(`packed-${i}-`.padEnd(300, "x")));
+      const offsets = await Promise.all(payloads.map((p) => packer.append(p)));
+      expect(new Set(offsets).size).toBe(100);
+      const latest = await packer.latest();
+      const seen = new Map<string, number>();
+      for (let from = latest.startOffset; from < latest.commitEnd; ) {
+        const got = await packer.read(from, { maxEntries: 1000 });
+        for (const e of got.entries) {
+          const text = new TextDecoder().decode(e.payload);
+          if (text.startsWith("packed-")) seen.set(text, (seen.get(text) ?? 0) + 1);
+        }
+        from = got.entries.length > 0 ? got.entries[got.entries.length - 1].offset + 1 : latest.commitEnd;
+      }
+      expect(seen.size).toBe(100);
+      expect([...seen.values()].every((n) => n === 1)).toBe(true);
+      // Each append resolved with the offset its own payload is at.
+      const at = await packer.read(offsets[57], { maxEntries: 1 });
+      expect(new TextDecoder().decode(at.entries[0].payload)).toBe(new TextDecoder().decode(payloads[57]));
+    } finally {
+      packer.close();
+    }
+  });
+
   test("a subscriber that stops reading is cut off and told why; the node goes on", async () => {
     const doc = await fetchCluster(cluster.masterUrl);
     const chainId = doc.chains[0].chainId;
