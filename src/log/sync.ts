@@ -58,7 +58,8 @@ export class GroupCommit {
 
   private readonly startScheduled = (): void => {
     this.scheduled = false;
-    if (!this.running) this.start();
+    if (this.running) this.again = true;
+    else this.start();
   };
 
   private start(): void {
