@@ -325,8 +325,11 @@ export class CatenaClient {
     while (i < box.length) {
       let j = i + 1;
       let bytes = packedBytes(box[i]);
-      while (j < box.length && box[j].firstRequestId === box[j - 1].firstRequestId + box[j - 1].payloads.length && bytes + packedBytes(box[j]) <= PACKED_BYTES_MAX) {
-        bytes += packedBytes(box[j++]);
+      while (j < box.length && box[j].firstRequestId === box[j - 1].firstRequestId + box[j - 1].payloads.length) {
+        const more = packedBytes(box[j]);
+        if (bytes + more > PACKED_BYTES_MAX) break;
+        bytes += more;
+        j++;
       }
       this.post(box.slice(i, j));
       i = j;

@@ -118,25 +118,26 @@ export function preallocateSync(dir: string, bytes: number, zeroFill = true): Pr
 export interface ZeroPacing {
   chunkBytes: number;
   /** Resolves when the next chunk may go: `done` bytes of the file are zeroed so far. Rejects to
-   * give up (the log is closing); the file is then removed. */
+   * give up (the log is closing, or wants sparse files now); the file is then removed. */
   next(done: number): Promise<void>;
 }
 
-/** Like preallocateSync, but every write and the sync run off the event loop, paced if asked. */
-export async function preallocate(dir: string, bytes: number, zeroFill = true, pacing?: ZeroPacing): Promise<PreparedFile> {
+/** Like preallocateSync, but every write and sync runs off the event loop, the zeros paced. */
+export async function preallocate(dir: string, bytes: number, zeroFill: boolean, pacing: ZeroPacing): Promise<PreparedFile> {
   const file = preallocName(dir);
   const fd = await new Promise<number>((resolve, reject) => {
     fs.open(file, OPEN_READ_WRITE | fs.constants.O_TRUNC, (err, fd) => (err ? reject(err) : resolve(fd)));
   });
   try {
-    if (!zeroFill) await new Promise<void>((resolve, reject) => fs.ftruncate(fd, bytes, (err) => (err ? reject(err) : resolve())));
-    const chunk = pacing?.chunkBytes ?? ZERO_CHUNK_BYTES;
-    for (let pos = 0; zeroFill && pos < bytes; pos += chunk) {
-      if (pacing) await pacing.next(pos);
-      await writeZerosAsync(fd, pos, Math.min(chunk, bytes - pos));
-      if (pacing) await fdatasyncAsync(fd);
+    if (!zeroFill) {
+      await new Promise<void>((resolve, reject) => fs.ftruncate(fd, bytes, (err) => (err ? reject(err) : resolve())));
+      await fdatasyncAsync(fd);
     }
-    if (!pacing || !zeroFill) await fdatasyncAsync(fd);
+    for (let pos = 0; zeroFill && pos < bytes; pos += pacing.chunkBytes) {
+      await pacing.next(pos);
+      await writeZerosAsync(fd, pos, Math.min(pacing.chunkBytes, bytes - pos));
+      await fdatasyncAsync(fd);
+    }
   } catch (err) {
     discardPrepared({ path: file, fd });
     throw err;

@@ -375,7 +375,7 @@ export class Log {
     this.dirDirty = false;
     let bytes = 0;
     for (const segment of dirty) bytes += segment.writePos - segment.syncedPos;
-    const onLoop = (this.opts.syncOnEventLoop ?? true) && bytes <= SYNC_ON_LOOP_BYTES_MAX;
+    const onLoop = bytes <= SYNC_ON_LOOP_BYTES_MAX;
     const startedMs = performance.now(); // the round starts as soon as it is returned
     return {
       dataFds: dirty.map((segment) => segment.fd),

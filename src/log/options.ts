@@ -27,11 +27,6 @@ export interface LogOptions {
   verifySealed?: boolean;
   /** Given the duration in seconds of every sync round that succeeded (a metric). */
   syncSeconds?: { observe(seconds: number): void };
-  /**
-   * Make the sync calls of small rounds on the event loop (the default) rather than in Bun's
-   * thread pool: see SYNC_ON_LOOP_BYTES_MAX in log.ts. False: always in the thread pool.
-   */
-  syncOnEventLoop?: boolean;
   /** Test hook: replaces the fdatasync of segment files, e.g. to inject a failure. */
   fdatasync?: FdatasyncFn;
 }

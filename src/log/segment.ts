@@ -66,25 +66,10 @@ export class Segment {
 
   private indexFromRecords(): SparseIndex {
     const index = new SparseIndex(this.limits.indexIntervalBytes);
-    const scratch = new Uint8Array(64 * 1024);
-    const dv = dataView(scratch);
-    let pos = 0;
-    let relOffset = 0;
-    while (pos < this.writePos) {
-      const n = readAll(this.fd, scratch, 0, Math.min(scratch.length, this.writePos - pos), pos);
-      let at = 0;
-      while (at + 4 <= n) {
-        const total = dv.getUint32(at, true);
-        if (total < RECORD_HEADER_BYTES) throw this.corrupt(pos + at, total);
-        if (at + total > n && at > 0) break; // the rest of this record comes with the next read
-        index.offer(relOffset++, pos + at);
-        at += total;
-      }
-      if (at === 0) throw this.corrupt(pos, 0);
-      pos += at;
-    }
+    this.skipRecords(0, this.base, this.endOffset, new Uint8Array(64 * 1024), (offset, pos) => index.offer(offset - this.base, pos));
     return index;
   }
+
 
   get path(): string {
     return segmentPath(this.dir, this.base);
@@ -194,8 +179,9 @@ export class Segment {
     return this.skipRecords(entry.pos, this.base + entry.relOffset, offset, scratch);
   }
 
-  /** Walks record lengths from `pos` (holding `offset`) to the record holding `target`. */
-  skipRecords(pos: number, offset: number, target: number, scratch: Uint8Array): number {
+  /** Walks record lengths from `pos` (holding `offset`) to the record holding `target`, showing
+   * `visit` each record passed. */
+  skipRecords(pos: number, offset: number, target: number, scratch: Uint8Array, visit?: (offset: number, pos: number) => void): number {
     const dv = dataView(scratch);
     while (offset < target) {
       const n = readAll(this.fd, scratch, 0, Math.min(scratch.length, this.writePos - pos), pos);
@@ -203,6 +189,7 @@ export class Segment {
       while (offset < target && at + 4 <= n) {
         const total = dv.getUint32(at, true);
         if (total < RECORD_HEADER_BYTES) throw this.corrupt(pos + at, total);
+        visit?.(offset, pos + at);
         at += total;
         offset++;
       }
