@@ -40,6 +40,10 @@ export interface DownstreamHost {
   readonly tls: { cert: string; key: string; ca: string | null } | null;
   /** The node token, sent in HELLO ("" when none is configured). */
   readonly nodeToken: string;
+  /** Write a live batch to the socket at once, before this node's own disk write (sync "always":
+   * the successor's write and fdatasync overlap ours). Otherwise it leaves when the current job
+   * ends, in one write with the DURABLE that follows it. */
+  readonly forwardBeforeLocalWrite: boolean;
 }
 
 interface LiveBatch {
@@ -149,7 +153,7 @@ export class Downstream {
       this.sentEnd = end;
     }
     this.flushDurable();
-    conn.flushNow();
+    if (this.host.forwardBeforeLocalWrite) conn.flushNow();
   }
 
   /** A catch-up read may end inside a live batch; that batch is then read from the log too. */

@@ -226,6 +226,7 @@ export class Replica {
       tls: this.config.tls,
       nodeToken: this.config.auth.node ?? "",
       mayLoseCommitted: this.config.log.sync !== "always",
+      forwardBeforeLocalWrite: this.config.log.sync === "always",
       lacksCommitted: () => {
         this.lacksCommittedEpoch = this.epoch;
       },
@@ -363,6 +364,7 @@ export class Replica {
   private stored(frame: Uint8Array, first: number, end: number): void {
     // Forward first, then write: the successor's work overlaps this node's disk write. Safe,
     // because nothing counts toward the commit until it is written (and synced) everywhere.
+    // (Under "interval" and "none" the frame leaves at the end of the job, with its DURABLE.)
     this.downstream?.offer(frame, first, end);
     this.log.append(frame, REPLICATE_HEADER_BYTES, frame.length, end - first);
     if (this.recentBytes + frame.length <= this.config.limits.inflightBytesMax) {
