@@ -2,8 +2,9 @@
 // allow with nothing else around the data path (no checksums, index, limits, dedup, metrics or
 // client library). `bun scripts/bare-chain.ts [--clients 2] [--inflight 50] [--seconds 5]
 // [--sync loop|none] [--file prefilled|paced|grow]` starts a head, a middle and a tail as child
-// processes in a temporary directory, runs the load from this process and prints appends/s and
-// each node's fdatasync times. docs/benchmarks.md ("The bare chain") says what it shows.
+// processes in a temporary directory, runs the load from this process and prints appends/s, the
+// appends' latency and each node's fdatasync times. docs/benchmarks.md ("The bare chain") says
+// what it shows.
 //
 // The data path is the one catena uses: the head gathers the appends of one event-loop turn into a
 // batch, forwards it, writes it and fdatasyncs it on the event loop; the middle and tail forward,
@@ -16,7 +17,8 @@
 //
 // Frames: u32 length (whole frame), u8 type, body. APPEND (client → head): entries of 8 + 100
 // bytes (u32 client, u32 request, payload). BATCH (head → middle → tail): the same entries.
-// DURABLE: u32 end. ACK (tail → client): u32 count.
+// DURABLE: u32 end. ACK (tail → client): u32 count. WATCH (client → tail): u32 client, the
+// connection that client's ACKs go to.
 
 import fs from "node:fs";
 import { tmpdir } from "node:os";
@@ -285,9 +287,13 @@ async function runLoad(): Promise<void> {
       })();
     }));
     let acked = 0, measuring = false;
+    const latencies: number[] = [];
     const payload = new Uint8Array(100);
     for (let c = 0; c < clients; c++) {
       let requestId = 0;
+      // Send times of the appends in flight, oldest first: the tail acknowledges them in order.
+      const sentAt: number[] = [];
+      let oldest = 0;
       const head = await dial(basePort, () => {});
       const send = (n: number): void => {
         const body = new Uint8Array(n * ENTRY_BYTES);
@@ -297,11 +303,22 @@ async function runLoad(): Promise<void> {
           body.set(payload, i * ENTRY_BYTES + 8);
         }
         head.send(frame(APPEND, body));
+        const now = performance.now();
+        for (let i = 0; i < n; i++) sentAt.push(now);
       };
       const tail = await dial(basePort + 2, (type, body) => {
         if (type !== ACK) return;
         const n = readU32(body);
-        if (measuring) acked += n;
+        const now = performance.now();
+        if (measuring) {
+          acked += n;
+          for (let i = 0; i < n; i++) latencies.push(now - sentAt[oldest + i]);
+        }
+        oldest += n;
+        if (oldest > 1 << 16) {
+          sentAt.splice(0, oldest);
+          oldest = 0;
+        }
         send(n);
       });
       tail.send(u32Frame(WATCH, c));
@@ -314,7 +331,9 @@ async function runLoad(): Promise<void> {
     const started = performance.now();
     await Bun.sleep(seconds * 1000);
     const rate = Math.round(acked / ((performance.now() - started) / 1000));
-    console.log(`bare chain, ${clients} x ${inflight} in flight, sync ${opts.sync}, file ${opts.file}: ${rate} appends/s`);
+    latencies.sort((a, b) => a - b);
+    const ms = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))].toFixed(3);
+    console.log(`bare chain, ${clients} x ${inflight} in flight, sync ${opts.sync}, file ${opts.file}: ${rate} appends/s; latency ms p50 ${ms(0.5)}, p90 ${ms(0.9)}, p99 ${ms(0.99)}, p99.9 ${ms(0.999)}`);
     for (const role of ["head", "middle", "tail"]) {
       const lines = syncLines.map((l) => JSON.parse(l)).filter((l) => l.role === role && l.syncs);
       if (lines.length > 0) console.log(`  ${role} fdatasync ms per second of load (p50 / p90 / p99): ${lines.map((l) => `${l.p50}/${l.p90}/${l.p99}`).join("  ")}`);
