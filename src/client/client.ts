@@ -20,6 +20,7 @@ import {
 import { RECORD_HEADER_BYTES, iterateRecords } from "../protocol/record.ts";
 import { fetchCluster, type ClusterDocument } from "./cluster.ts";
 import { NodeConnection, counter } from "./node-connection.ts";
+import { RequestTable } from "./request-table.ts";
 
 export { fetchCluster, type ClusterDocument } from "./cluster.ts";
 
@@ -133,7 +134,7 @@ export class CatenaClient {
   private head: NodeConnection | null = null;
   private tail: NodeConnection | null = null;
   /** Every unanswered append, once per request id it covers. */
-  private readonly appends = new Map<number, PendingAppend>();
+  private readonly appends = new RequestTable<PendingAppend>();
   /** head correlation id -> the appends packed in that APPEND frame, for errors from the head */
   private readonly sentFrames = new Map<number, SentFrame>();
   /** Appends made in the current job, sent when it ends: see flushOutbox. */
