@@ -74,35 +74,48 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
   if (mode === "read" || mode === "mixed") readable = await prefill(clients[0], payload);
 
-  const settle = (kind: "append" | "read", sent: number, again: () => void) => [
-    () => {
-      outstanding--;
-      sinceTick++;
-      if (measuring) {
-        (kind === "append" ? appendHist : readHist).record((performance.now() - sent) * 1000);
-        if (kind === "append") count.appends++;
-        else count.reads++;
-      }
-      if (running) again();
-    },
-    (e: Error) => {
-      outstanding--;
-      count.errors++;
-      firstError ??= e.message;
-      if (running) setTimeout(again, 10);
-    },
-  ] as const;
-  const fireAppend = (client: CatenaClient): void => {
-    const sent = performance.now();
-    outstanding++;
-    if (mode === "subscribe") new DataView(payload.buffer).setFloat64(0, sent, true);
-    client.append(payload).then(...settle("append", sent, () => fireAppend(client)));
+  /** An operation answered: counted, and its latency recorded, in the measured window. */
+  const answered = (hist: Histogram | null, sent: number): boolean => {
+    outstanding--;
+    sinceTick++;
+    if (measuring && hist) hist.record((performance.now() - sent) * 1000);
+    return measuring;
   };
-  const fireRead = (client: CatenaClient): void => {
-    const sent = performance.now();
-    outstanding++;
-    const at = Math.floor(Math.random() * readable);
-    client.read(at, { maxEntries: 1 }).then(...settle("read", sent, () => fireRead(client)));
+  const failed = (e: Error, again: () => void): void => {
+    outstanding--;
+    count.errors++;
+    firstError ??= e.message;
+    if (running) setTimeout(again, 10);
+  };
+  // Under subscribe the latency is the delivery's (recorded by the subscribers), not the append's.
+  const appendLatency = mode === "subscribe" ? null : appendHist;
+  /** One client's append loop: each acknowledgement sends the next append. One closure per append
+   * (the one that knows when it was sent): this loop runs hundreds of thousands of times a second. */
+  const appendLoop = (client: CatenaClient): (() => void) => {
+    const fire = (): void => {
+      const sent = performance.now();
+      outstanding++;
+      if (mode === "subscribe") new DataView(payload.buffer).setFloat64(0, sent, true);
+      client.append(payload).then(() => {
+        if (answered(appendLatency, sent)) count.appends++;
+        if (running) fire();
+      }, onError);
+    };
+    const onError = (e: Error): void => failed(e, fire);
+    return fire;
+  };
+  const readLoop = (client: CatenaClient): (() => void) => {
+    const fire = (): void => {
+      const sent = performance.now();
+      outstanding++;
+      const at = Math.floor(Math.random() * readable);
+      client.read(at, { maxEntries: 1 }).then(() => {
+        if (answered(readHist, sent)) count.reads++;
+        if (running) fire();
+      }, onError);
+    };
+    const onError = (e: Error): void => failed(e, fire);
+    return fire;
   };
 
   const subscriptions: Subscription[] = [];
@@ -124,12 +137,15 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       );
     }
     appender = await CatenaClient.connect({ master: o.master, token: o.token, ca: o.ca });
-    for (let i = 0; i < o.inflight; i++) fireAppend(appender);
+    const fire = appendLoop(appender);
+    for (let i = 0; i < o.inflight; i++) fire();
   } else {
     for (const c of clients) {
+      const fireAppend = appendLoop(c);
+      const fireRead = readLoop(c);
       for (let i = 0; i < o.inflight; i++) {
-        if (mode === "append" || (mode === "mixed" && i % 2 === 0)) fireAppend(c);
-        else fireRead(c);
+        if (mode === "append" || (mode === "mixed" && i % 2 === 0)) fireAppend();
+        else fireRead();
       }
     }
   }
