@@ -297,9 +297,10 @@ async function runLoad(): Promise<void> {
       const head = await dial(basePort, () => {});
       const send = (n: number): void => {
         const body = new Uint8Array(n * ENTRY_BYTES);
+        const view = new DataView(body.buffer);
         for (let i = 0; i < n; i++) {
-          new DataView(body.buffer).setUint32(i * ENTRY_BYTES, c);
-          new DataView(body.buffer).setUint32(i * ENTRY_BYTES + 4, requestId++);
+          view.setUint32(i * ENTRY_BYTES, c);
+          view.setUint32(i * ENTRY_BYTES + 4, requestId++);
           body.set(payload, i * ENTRY_BYTES + 8);
         }
         head.send(frame(APPEND, body));
