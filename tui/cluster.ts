@@ -41,6 +41,8 @@ export interface ClusterEvent {
   chainId?: number;
   nodeId?: string;
   epoch?: number;
+  /** A refusal or warning the master saw this many times, word for word (one event, folded). */
+  count?: number;
 }
 
 export interface ClusterSnapshot {
@@ -103,6 +105,7 @@ export function parseEvent(v: unknown): ClusterEvent | null {
   if (num(o.chainId) !== null) event.chainId = o.chainId as number;
   if (str(o.nodeId) !== null) event.nodeId = o.nodeId as string;
   if (num(o.epoch) !== null) event.epoch = o.epoch as number;
+  if (num(o.count) !== null) event.count = o.count as number;
   return event;
 }
 

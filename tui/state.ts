@@ -157,12 +157,25 @@ const eventKey = (e: ClusterEvent) => `${e.time}\u0000${e.kind}\u0000${e.message
 
 /**
  * The same event may come twice — from the stream and from /v1/cluster's recent events — and is
- * shown once. Returns `known` itself when nothing is new.
+ * shown once; a folded event that comes again with a higher count replaces its line. Returns
+ * `known` itself when nothing is new.
  */
 export function mergeEvents(known: ClusterEvent[], incoming: readonly ClusterEvent[]): ClusterEvent[] {
-  const seen = new Set(known.map(eventKey));
-  const fresh = incoming.filter((e) => !seen.has(eventKey(e)) && (seen.add(eventKey(e)), true));
-  if (fresh.length === 0) return known;
-  const all = [...known, ...fresh].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  const index = new Map(known.map((e, i) => [eventKey(e), i]));
+  let merged = known;
+  const fresh: ClusterEvent[] = [];
+  for (const e of incoming) {
+    const at = index.get(eventKey(e));
+    if (at === undefined) {
+      index.set(eventKey(e), -1);
+      fresh.push(e);
+    } else if (at >= 0 && (e.count ?? 1) > (merged[at].count ?? 1)) {
+      // A folded event came again with a higher count: the same line, counted up.
+      if (merged === known) merged = [...known];
+      merged[at] = e;
+    }
+  }
+  if (fresh.length === 0) return merged;
+  const all = [...merged, ...fresh].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
   return all.slice(-eventsKept);
 }

@@ -8,6 +8,7 @@ import { runBench } from "./bench.ts";
 import { runDemo } from "./demo.ts";
 import { runInteractive } from "./interactive.ts";
 import { runMaster, runNode } from "./servers.ts";
+import { runNodes } from "./nodes.ts";
 import { runStatus } from "./status.ts";
 import { runTui } from "./tui.ts";
 
@@ -66,6 +67,12 @@ const COMMANDS: Record<string, Command> = {
     usage: `catena status [--json]\n\n  --json            print the master's /v1/cluster document\n${MASTER_FLAG}`,
     flags: { values: ["master", "token-file", "ca-file"], booleans: ["json"] },
     run: runStatus,
+  },
+  nodes: {
+    summary: "manage the master's list of nodes: remove one that is failed or a standby",
+    usage: `catena nodes remove ID\n\nForgets node ID. Only a failed or standby node can be removed: one that serves or copies a\nchain is refused. A node still running joins again as a standby; stop it first. Needs the\nadmin token when the cluster has tokens.\n\n${MASTER_FLAG}`,
+    flags: { values: ["master", "token-file", "ca-file"] },
+    run: runNodes,
   },
   tui: {
     summary: "watch the chains live in a terminal UI",
@@ -138,7 +145,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`usage: ${command.usage}`);
     return 0;
   }
-  if (!["append"].includes(name) && parsed.positionals.length > 0 && name !== "cli") {
+  if (!["append", "nodes", "cli"].includes(name) && parsed.positionals.length > 0) {
     throw new UsageError(`${name}: unexpected argument "${parsed.positionals[0]}"; see catena ${name} --help`);
   }
   return command.run(parsed);

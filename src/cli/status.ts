@@ -4,12 +4,18 @@ import { fetchCluster, type ClusterDocument } from "../client/client.ts";
 import { boolFlag, type Parsed } from "./args.ts";
 import { clientOptions } from "./common.ts";
 
+/** The latest warnings among the master's recent events (a state behind the nodes, mismatched limits). */
+const WARNINGS_SHOWN = 5;
+
 export function formatCluster(doc: ClusterDocument): string {
   const lines: string[] = [];
   for (const c of doc.chains) {
     const syncing = c.syncing ? `  (+ ${c.syncing} syncing)` : "";
     lines.push(`chain ${c.chainId}  epoch ${c.epoch}  ${c.members.length ? c.members.join(" -> ") : "(no members yet)"}${syncing}`);
     if (typeof c.status === "string" && c.status !== "serving") lines.push(`  ${c.status}`);
+  }
+  for (const w of doc.events.filter((e) => e.kind === "warning").slice(-WARNINGS_SHOWN)) {
+    lines.push(`  warning: ${w.message}${w.count && w.count > 1 ? ` (${w.count} times, latest ${w.lastTime})` : ""}`);
   }
   lines.push("");
   const header = ["NODE", "ROLE", "STATE", "LOG END", "COMMIT", "HEARTBEAT", "CLIENT ADDR"];

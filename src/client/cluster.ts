@@ -28,7 +28,7 @@ export interface ClusterDocument {
     lastHeartbeat: string | null;
     [key: string]: unknown;
   }[];
-  events: { time: string; kind: string; message: string; chainId?: number; nodeId?: string; epoch?: number }[];
+  events: { time: string; kind: string; message: string; chainId?: number; nodeId?: string; epoch?: number; count?: number; lastTime?: string }[];
   [key: string]: unknown;
 }
 

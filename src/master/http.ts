@@ -7,7 +7,10 @@ import { logLevelRoutes } from "../security/log-level-route.ts";
 import { streamSSE } from "hono/streaming";
 import { METRICS_CONTENT_TYPE } from "../metrics/registry.ts";
 import type { ChainLayoutJson } from "../node/layout.ts";
-import { JoinRefused, type ChainReport, type ClusterEvent, type Master } from "./master.ts";
+import { bodyLimit } from "hono/body-limit";
+import { requireAdmin } from "../security/http.ts";
+import { JoinRefused, RemoveRefused, ReportRefused, type ClusterEvent, type Master } from "./master.ts";
+import { NODE_REQUEST_BYTES_MAX, parseHeartbeat, parseJoin } from "./node-requests.ts";
 import { masterMetrics } from "./metrics.ts";
 import type { ChainRecord } from "./state.ts";
 
@@ -22,19 +25,6 @@ function layouts(master: Master, chains: ChainRecord[]): ChainLayoutJson[] {
   return chains.map((c) => ({ chainId: c.chainId, epoch: c.epoch, members: c.members.map(info), syncing: c.syncing ? info(c.syncing) : null }));
 }
 
-function isAddress(v: unknown): v is string {
-  return typeof v === "string" && /^.+:\d{1,5}$/.test(v);
-}
-
-function reportsOf(v: unknown): ChainReport[] | null {
-  if (!Array.isArray(v)) return null;
-  for (const r of v) {
-    if (typeof r !== "object" || r === null) return null;
-    for (const k of ["chainId", "epoch", "logEnd", "durableEnd", "ackableEnd", "commitEnd"]) if (typeof (r as Record<string, unknown>)[k] !== "number") return null;
-  }
-  return v as ChainReport[];
-}
-
 export function masterApp(master: Master): Hono {
   const app = new Hono();
   app.onError((err, c) => c.json({ error: err.message }, 500));
@@ -42,6 +32,7 @@ export function masterApp(master: Master): Hono {
   // its events and metrics takes the client token; the admin token opens everything.
   const { auth } = master.config;
   app.use("/v1/nodes/*", requireToken(new TokenCheck([auth.node, auth.admin]), "the node API"));
+  app.use("/v1/nodes/*", bodyLimit({ maxSize: NODE_REQUEST_BYTES_MAX, onError: (c) => c.json({ error: `a node request must be at most ${NODE_REQUEST_BYTES_MAX} bytes` }, 413) }));
   const readers = requireToken(new TokenCheck([auth.client, auth.admin]), "the master's API");
   app.use("/v1/cluster", readers);
   app.use("/v1/events", readers);
@@ -51,16 +42,10 @@ export function masterApp(master: Master): Hono {
   const answer = (chains: ChainRecord[]) => ({ leaseMs: master.config.leaseMs, heartbeatMs: master.config.heartbeatMs, chains: layouts(master, chains) });
 
   app.post("/v1/nodes/join", async (c) => {
-    const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
-    const chains = reportsOf(body?.chains);
-    if (!body || typeof body.id !== "string" || !isAddress(body.clientAddr) || !isAddress(body.replicationAddr) || !isAddress(body.adminAddr) || !chains) {
-      return c.json({ error: "join needs id, clientAddr, replicationAddr, adminAddr and chains" }, 400);
-    }
+    const join = parseJoin(await c.req.json().catch(() => null));
+    if (typeof join === "string") return c.json({ error: `join refused: ${join}` }, 400);
     try {
-      const sync = typeof body.sync === "string" ? body.sync : undefined;
-      const l = body.limits as Record<string, unknown> | undefined;
-      const limits = l && typeof l.recordBytesMax === "number" && typeof l.batchBytesMax === "number" ? { recordBytesMax: l.recordBytesMax, batchBytesMax: l.batchBytesMax } : undefined;
-      return c.json(answer(master.join({ id: body.id, clientAddr: body.clientAddr, replicationAddr: body.replicationAddr, adminAddr: body.adminAddr, chains, sync, limits })));
+      return c.json(answer(master.join(join)));
     } catch (e) {
       if (e instanceof JoinRefused) return c.json({ error: e.message }, 409);
       throw e;
@@ -68,12 +53,26 @@ export function masterApp(master: Master): Hono {
   });
 
   app.post("/v1/nodes/heartbeat", async (c) => {
-    const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
-    const chains = reportsOf(body?.chains);
-    if (!body || typeof body.id !== "string" || !chains) return c.json({ error: "heartbeat needs id and chains" }, 400);
-    const mine = master.heartbeat(body.id, chains);
-    if (!mine) return c.json({ error: `unknown node "${body.id}": join first` }, 404);
-    return c.json(answer(mine));
+    const beat = parseHeartbeat(await c.req.json().catch(() => null));
+    if (typeof beat === "string") return c.json({ error: `heartbeat refused: ${beat}` }, 400);
+    try {
+      const mine = master.heartbeat(beat.id, beat.chains);
+      if (!mine) return c.json({ error: `unknown node "${beat.id}": join first` }, 404);
+      return c.json(answer(mine));
+    } catch (e) {
+      if (e instanceof ReportRefused) return c.json({ error: e.message }, 400);
+      throw e;
+    }
+  });
+
+  app.delete("/v1/nodes/:id", requireAdmin(auth, "removing a node"), (c) => {
+    try {
+      master.removeNode(c.req.param("id"));
+      return c.json({ removed: c.req.param("id") });
+    } catch (e) {
+      if (e instanceof RemoveRefused) return c.json({ error: e.message }, e.notFound ? 404 : 409);
+      throw e;
+    }
   });
 
   app.get("/v1/cluster", (c) => c.json(master.cluster()));

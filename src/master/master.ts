@@ -5,6 +5,7 @@
 
 import type { MasterConfig } from "../config/index.ts";
 import type { Logger } from "../util/logger.ts";
+import { StallClock } from "./stall-clock.ts";
 import { StateFile, type ChainRecord, type MasterState, type NodeRecord } from "./state.ts";
 
 /** What a node reports about each of its replicas in every heartbeat (defined by the node side). */
@@ -12,7 +13,7 @@ export type { ChainReport } from "../node/master-link.ts";
 import type { ChainReport } from "../node/master-link.ts";
 
 interface Liveness {
-  /** performance.now() of the last heartbeat or join */
+  /** The master's StallClock reading at the last heartbeat or join. */
   lastHeartbeat: number;
   wallTime: number;
   reports: ChainReport[];
@@ -35,17 +36,35 @@ export interface NodeLimits {
 const COMMIT_FLOOR_SAVE_MS = 1000;
 
 export class JoinRefused extends Error {}
+/** A heartbeat report that contradicts itself or what the master knows; never stored. */
+export class ReportRefused extends Error {}
+/** A request to remove a node that is unknown (notFound) or still needed. */
+export class RemoveRefused extends Error {
+  constructor(
+    message: string,
+    readonly notFound = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Epochs stop well short of 2^53 so that a forged or damaged one cannot run them out. */
+export const EPOCH_MAX = 2 ** 48;
 
 export interface ClusterEvent {
   time: string;
-  kind: "joined" | "failed" | "recovered" | "reconfigured" | "syncing" | "caught-up" | "waiting" | "refused" | "warning";
+  kind: "joined" | "failed" | "recovered" | "reconfigured" | "syncing" | "caught-up" | "waiting" | "refused" | "warning" | "removed";
   message: string;
+  /** Refusals and warnings repeated word for word are one event: how many times, and the latest. */
+  count?: number;
+  lastTime?: string;
   chainId?: number;
   nodeId?: string;
   epoch?: number;
 }
 
 const EVENTS_KEPT = 200;
+const FOLDED_KINDS: ReadonlySet<ClusterEvent["kind"]> = new Set(["refused", "warning"]);
 
 export class Master {
   private state: MasterState;
@@ -64,32 +83,32 @@ export class Master {
   /** The limits each node reported when it joined (this process's lifetime). */
   private readonly limits = new Map<string, NodeLimits>();
   private commitFloorSavedAt = -Infinity;
-  private readonly started = performance.now();
+  private readonly clock: StallClock;
+  private readonly started: number;
   private timer: ReturnType<typeof setInterval> | null = null;
 
+  /** @param rawClock monotonic milliseconds; tests pass their own to jump it. */
   constructor(
     readonly config: MasterConfig,
     readonly log: Logger,
+    rawClock?: () => number,
   ) {
+    this.clock = new StallClock(2 * this.tickMs, rawClock);
+    this.started = this.clock.now();
     this.store = new StateFile(config.stateDir);
     this.state = this.store.load();
     for (const c of this.state.chains) this.log.info("chain loaded", { chain: c.chainId, epoch: c.epoch, members: c.members, syncing: c.syncing });
   }
 
-  /** Starts the failure detector. */
+  private get tickMs(): number {
+    return Math.max(10, Math.floor(this.config.heartbeatMs / 2));
+  }
+
+  /** Starts the failure detector. Silence is measured on the StallClock: if this process itself
+   * stalled (an fsync of the state file stuck behind other writes, a paused VM, a jump of the
+   * monotonic clock), heartbeats may be waiting unread, and no node is blamed for that. */
   start(): void {
-    const interval = Math.max(10, Math.floor(this.config.heartbeatMs / 2));
-    let lastTick = performance.now();
-    this.timer = setInterval(() => {
-      const now = performance.now();
-      const stalled = now - lastTick - interval;
-      lastTick = now;
-      // If this process itself was stalled (an fsync of the state file stuck behind other
-      // writes, a paused VM), heartbeats may be waiting unread: credit every node with the stall
-      // rather than declare it failed for the master's own silence.
-      if (stalled > interval) for (const l of this.live.values()) l.lastHeartbeat += stalled;
-      this.tick();
-    }, interval);
+    this.timer = setInterval(() => this.tick(), this.tickMs);
   }
 
   stop(): void {
@@ -116,6 +135,7 @@ export class Master {
     const next = structuredClone(this.state);
     if (!known) next.nodes.push(record);
     else if (moved) Object.assign(next.nodes.find((n) => n.id === req.id)!, record);
+    this.adoptEpochs(next, req.id, req.chains);
     const chain = next.chains[0];
     let placement = "as a standby";
     const lostEnd = this.lostCommitted(chain, req);
@@ -140,7 +160,7 @@ export class Master {
       placement = `as the first member of chain ${chain.chainId}`;
     }
     this.commitState(next);
-    this.live.set(req.id, { lastHeartbeat: performance.now(), wallTime: Date.now(), reports: req.chains });
+    this.live.set(req.id, { lastHeartbeat: this.clock.now(), wallTime: Date.now(), reports: req.chains });
     this.failed.delete(req.id);
     this.event({ kind: "joined", message: `node ${req.id} joined ${placement} (epoch ${chain.epoch})`, nodeId: req.id, chainId: chain.chainId, epoch: chain.epoch });
     this.checkLimits(req);
@@ -183,10 +203,13 @@ export class Master {
   /** Returns the node's chains, or null if the node is unknown and must join. */
   heartbeat(id: string, reports: ChainReport[]): ChainRecord[] | null {
     if (!this.state.nodes.some((n) => n.id === id)) return null;
-    this.live.set(id, { lastHeartbeat: performance.now(), wallTime: Date.now(), reports });
+    this.checkReports(id, reports);
+    const next = structuredClone(this.state);
+    if (this.adoptEpochs(next, id, reports)) this.commitState(next);
+    this.live.set(id, { lastHeartbeat: this.clock.now(), wallTime: Date.now(), reports });
     for (const r of reports) {
       const chain = this.state.chains.find((c) => c.chainId === r.chainId);
-      if (chain && r.epoch === chain.epoch && chain.members.includes(id) && r.commitEnd > (this.commitSeen.get(r.chainId) ?? 0)) this.commitSeen.set(r.chainId, r.commitEnd);
+      if (chain && r.epoch === chain.epoch && chain.members.includes(id)) this.raiseCommitSeen(chain);
       if (chain && r.epoch === chain.epoch && r.lacksCommitted === true && chain.members.includes(id) && chain.members.length > 1) this.dropLacking(chain.chainId, id);
     }
     if (this.failed.delete(id)) {
@@ -194,6 +217,91 @@ export class Master {
       this.reconfigureAll();
     }
     return this.chainsOf(id);
+  }
+
+  /**
+   * A report that contradicts itself is refused whole (and logged, folded): a forged or broken
+   * heartbeat must not reach the commit floor, which outlives restarts in the state file.
+   */
+  private checkReports(id: string, reports: ChainReport[]): void {
+    for (const r of reports) {
+      const problem =
+        r.epoch > EPOCH_MAX ? `epoch ${r.epoch} is above ${EPOCH_MAX}`
+        : r.commitEnd > r.logEnd ? `its commit end ${r.commitEnd} is above its own log end ${r.logEnd}`
+        : r.durableEnd > r.logEnd ? `its durable end ${r.durableEnd} is above its own log end ${r.logEnd}`
+        : r.ackableEnd > r.logEnd ? `its ackable end ${r.ackableEnd} is above its own log end ${r.logEnd}`
+        : null;
+      if (problem === null) continue;
+      const message = `a heartbeat from node ${id} about chain ${r.chainId} was refused: ${problem}`;
+      this.event({ kind: "refused", message, nodeId: id, chainId: r.chainId });
+      this.publish();
+      throw new ReportRefused(message);
+    }
+  }
+
+  /**
+   * The commit floor is a lower bound of what every member holds: no more than the lowest end any
+   * member of this epoch counts toward the commit, so one node's word (or a forged heartbeat in
+   * its name) cannot raise it past what the others hold.
+   */
+  private raiseCommitSeen(chain: ChainRecord): void {
+    let bound = Infinity;
+    let commitEnd = 0;
+    for (const m of chain.members) {
+      const r = this.report(m, chain);
+      if (!r) return;
+      bound = Math.min(bound, r.ackableEnd);
+      commitEnd = Math.max(commitEnd, r.commitEnd);
+    }
+    const floor = Math.min(bound, commitEnd);
+    if (floor > (this.commitSeen.get(chain.chainId) ?? 0)) this.commitSeen.set(chain.chainId, floor);
+  }
+
+  /**
+   * Nodes learn epochs only from a master, so a node reporting a later epoch than the state holds
+   * means the state is behind (restored from an old copy, or removed): the master says so and goes
+   * on from the nodes' epoch, rather than hand out epochs every node ignores.
+   */
+  private adoptEpochs(next: MasterState, id: string, reports: ChainReport[]): boolean {
+    let adopted = false;
+    for (const r of reports) {
+      const chain = next.chains.find((c) => c.chainId === r.chainId);
+      if (!chain || r.epoch <= chain.epoch || r.epoch >= EPOCH_MAX) continue;
+      this.event({
+        kind: "warning",
+        message: `the master's state is behind the nodes: node ${id} reports epoch ${r.epoch} of chain ${chain.chainId}, the state holds ${chain.epoch} (was ${this.store.path} restored from an old copy, or removed?); the chain goes on from epoch ${r.epoch + 1}`,
+        chainId: chain.chainId,
+        nodeId: id,
+        epoch: r.epoch + 1,
+      });
+      chain.epoch = r.epoch + 1;
+      adopted = true;
+    }
+    return adopted;
+  }
+
+  /**
+   * Forgets a node that is failed or a standby (an operator's `catena nodes remove`). A member or
+   * syncing node is refused: it leaves a chain by failing, and a failed member still listed is
+   * the chain's last serving node, the only one known to hold every committed entry.
+   */
+  removeNode(id: string): void {
+    if (!this.state.nodes.some((n) => n.id === id)) throw new RemoveRefused(`no node "${id}" is known to the master`, true);
+    for (const c of this.state.chains) {
+      if (c.members.includes(id) && this.failed.has(id)) {
+        throw new RemoveRefused(`node ${id} is chain ${c.chainId}'s last serving node: the chain waits for it, as no other replica is known to hold every committed entry; bring it back instead`);
+      }
+      if (c.members.includes(id)) throw new RemoveRefused(`node ${id} serves chain ${c.chainId} as its ${roleOf(c, id)}: stop the node first; once the master has replaced it, remove it`);
+      if (c.syncing === id) throw new RemoveRefused(`node ${id} is copying chain ${c.chainId}'s log: stop the node first, then remove it`);
+    }
+    const next = structuredClone(this.state);
+    next.nodes = next.nodes.filter((n) => n.id !== id);
+    const was = this.failed.has(id) ? "failed" : "standby";
+    this.event({ kind: "removed", message: `node ${id} (${was}) was removed by an operator${this.isAlive(id) ? "; it is still heartbeating and will join again unless it is stopped" : ""}`, nodeId: id });
+    this.commitState(next);
+    this.live.delete(id);
+    this.failed.delete(id);
+    this.limits.delete(id);
   }
 
   chainsOf(id: string): ChainRecord[] {
@@ -209,7 +317,7 @@ export class Master {
   private silenceMs(id: string): number {
     const l = this.live.get(id);
     // After a master restart every known node gets a full failure timeout to check in.
-    return performance.now() - (l?.lastHeartbeat ?? this.started);
+    return this.clock.now() - (l?.lastHeartbeat ?? this.started);
   }
 
   private isAlive(id: string): boolean {
@@ -248,7 +356,7 @@ export class Master {
 
   /** Saves the commit ends members reported, at most once every COMMIT_FLOOR_SAVE_MS. */
   private saveCommitFloors(): void {
-    const now = performance.now();
+    const now = this.clock.now();
     if (now - this.commitFloorSavedAt < COMMIT_FLOOR_SAVE_MS) return;
     const raised = this.state.chains.filter((c) => (this.commitSeen.get(c.chainId) ?? 0) > (c.commitFloor ?? 0));
     if (raised.length === 0) return;
@@ -376,7 +484,7 @@ export class Master {
       bytes: report?.bytes ?? null,
       syncTargetEnd: role === "syncing" ? (tailReport?.logEnd ?? null) : null,
       lastHeartbeat: alive ? new Date(alive.wallTime).toISOString() : null,
-      heartbeatAgeMs: alive ? Math.round(performance.now() - alive.lastHeartbeat) : null,
+      heartbeatAgeMs: alive ? Math.round(this.clock.now() - alive.lastHeartbeat) : null,
     };
   }
 
@@ -400,12 +508,28 @@ export class Master {
   private publish(): void {
     const events = this.unpublished;
     this.unpublished = [];
-    for (const e of events) {
-      this.events.push(e);
-      if (this.events.length > EVENTS_KEPT) this.events.shift();
-      this.log.info(e.message, { event: e.kind, chain: e.chainId, epoch: e.epoch });
+    for (const fresh of events) {
+      const e = this.fold(fresh) ?? fresh;
+      if (e === fresh) {
+        this.events.push(e);
+        if (this.events.length > EVENTS_KEPT) this.events.shift();
+      }
+      // A folded event is logged at its 1st, 10th, 100th... time, so the log stays readable too.
+      const count = e.count ?? 1;
+      if (Number.isInteger(Math.log10(count))) this.log.info(e.message, { event: e.kind, chain: e.chainId, epoch: e.epoch, ...(count > 1 ? { count } : {}) });
       for (const l of this.listeners) l(e);
     }
+  }
+
+  /** A refusal or warning already kept, word for word, counts once more instead of crowding the
+   * history (a node id in use twice is refused every heartbeat). Returns the kept event, or null. */
+  private fold(e: ClusterEvent): ClusterEvent | null {
+    if (!FOLDED_KINDS.has(e.kind)) return null;
+    const same = this.events.findLast((k) => k.kind === e.kind && k.message === e.message && k.nodeId === e.nodeId && k.chainId === e.chainId);
+    if (!same) return null;
+    same.count = (same.count ?? 1) + 1;
+    same.lastTime = e.time;
+    return same;
   }
 }
 

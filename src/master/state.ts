@@ -3,7 +3,9 @@
 
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ConfigError } from "../config/errors.ts";
 import { writeFileAtomic } from "../util/atomic-file.ts";
+import { StateProblem, checkState } from "./state-check.ts";
 
 export interface NodeRecord {
   id: string;
@@ -41,21 +43,27 @@ export class StateFile {
     this.path = join(dir, "master-state.json");
   }
 
-  /** The saved state, or a fresh one with a single empty chain. */
+  /** The saved state, checked against its schema, or a fresh one with a single empty chain. */
   load(): MasterState {
     if (!existsSync(this.path)) return { version: 1, chains: [{ chainId: 1, epoch: 0, members: [], syncing: null }], nodes: [] };
-    const text = readFileSync(this.path, "utf8");
-    let parsed: MasterState;
+    let parsed: unknown;
     try {
-      parsed = JSON.parse(text) as MasterState;
+      parsed = JSON.parse(readFileSync(this.path, "utf8"));
     } catch (e) {
-      throw new Error(`${this.path}: the master's state file is not valid JSON (${(e as Error).message}); restore it from a backup or remove it to start an empty cluster`);
+      throw this.refuse("", `not valid JSON (${(e as Error).message})`);
     }
-    if (parsed.version !== 1 || !Array.isArray(parsed.chains) || !Array.isArray(parsed.nodes)) {
-      throw new Error(`${this.path}: the master's state file has an unknown layout`);
+    try {
+      return checkState(parsed);
+    } catch (e) {
+      if (e instanceof StateProblem) throw this.refuse(e.key, e.problem);
+      throw e;
     }
-    for (const c of parsed.chains) c.syncing ??= null;
-    return parsed;
+  }
+
+  /** Never advises removing the file: a master without its state would hand nodes that hold data
+   * epochs they have already passed, and forget which node is the last to hold every entry. */
+  private refuse(key: string, problem: string): ConfigError {
+    return new ConfigError(this.path, key, `${problem}; the master's state file is damaged: fix that value, or restore the file from a backup (do not remove it while nodes hold data)`);
   }
 
   save(state: MasterState): void {

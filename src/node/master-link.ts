@@ -5,7 +5,7 @@
 import { formatAddress, type NodeConfig } from "../config/index.ts";
 import { fetchOptions } from "../security/http.ts";
 import type { Logger } from "../util/logger.ts";
-import type { ChainLayoutJson } from "./layout.ts";
+import { LayoutRefused, parseLayout, type ChainLayoutJson } from "./layout.ts";
 
 export interface NodeAddresses {
   clientAddr: string;
@@ -43,6 +43,8 @@ export class MasterLink {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
   private failures = 0;
+  /** The last refused answer's problem, logged once (see logRefusal). */
+  private lastRefusal = "";
   lastContact = 0;
   /** performance.now() when the last answered request was sent: the lease runs from there. */
   private leaseFrom = -Infinity;
@@ -81,9 +83,11 @@ export class MasterLink {
       else await this.heartbeat();
       if (this.failures > 0) this.log.info("master reachable again", { master: formatAddress(this.config.master) });
       this.failures = 0;
+      this.lastRefusal = "";
       this.lastContact = Date.now();
     } catch (e) {
-      if (this.failures++ % 50 === 0) this.log.warn("cannot reach the master; retrying", { master: formatAddress(this.config.master), error: (e as Error).message });
+      if (e instanceof LayoutRefused) this.logRefusal(e);
+      else if (this.failures++ % 50 === 0) this.log.warn("cannot reach the master; retrying", { master: formatAddress(this.config.master), error: (e as Error).message });
     }
     if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.config.heartbeatMs);
   }
@@ -98,7 +102,7 @@ export class MasterLink {
       throw new Error(`the master refused the join: ${error}`);
     }
     if (!res.ok) throw new Error(`join answered HTTP ${res.status}${res.status === 401 ? " (the master wants a valid node token: auth.node_token_file)" : ""}`);
-    const { chains, leaseMs } = (await res.json()) as { chains: ChainLayoutJson[]; leaseMs: number };
+    const { chains, leaseMs } = checkAnswer(await res.json());
     this.renewLease(sentAt, leaseMs);
     this.joined = true;
     this.log.info("joined the master", { master: formatAddress(this.config.master), chains: chains.map((c) => c.chainId) });
@@ -114,9 +118,16 @@ export class MasterLink {
       return;
     }
     if (!res.ok) throw new Error(`heartbeat answered HTTP ${res.status}${res.status === 401 ? " (the master wants a valid node token: auth.node_token_file)" : ""}`);
-    const { chains, leaseMs } = (await res.json()) as { chains: ChainLayoutJson[]; leaseMs: number };
+    const { chains, leaseMs } = checkAnswer(await res.json());
     this.renewLease(sentAt, leaseMs);
     await this.host.layouts(chains);
+  }
+
+  /** Said once per distinct problem: the master repeats it in every answer until it is fixed. */
+  private logRefusal(e: LayoutRefused): void {
+    if (e.message === this.lastRefusal) return;
+    this.lastRefusal = e.message;
+    this.log.error("refused the master's answer, and with it the lease: its state looks damaged; check the master's log and its state file", { master: formatAddress(this.config.master), problem: e.message });
   }
 
   private renewLease(sentAt: number, leaseMs: number): void {
@@ -134,4 +145,14 @@ export class MasterLink {
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   }
+}
+
+/** The master's answer to a join or heartbeat, every layout checked before any is applied and
+ * before the answer renews the lease. */
+function checkAnswer(body: unknown): { chains: ChainLayoutJson[]; leaseMs: number } {
+  const { chains, leaseMs } = (body ?? {}) as { chains?: unknown; leaseMs?: unknown };
+  if (!Array.isArray(chains)) throw new LayoutRefused(`the answer carries no list of chains, got ${JSON.stringify(chains)?.slice(0, 60)}`);
+  for (const c of chains) parseLayout(c as ChainLayoutJson);
+  if (typeof leaseMs !== "number" || !Number.isSafeInteger(leaseMs) || leaseMs <= 0) throw new LayoutRefused(`leaseMs must be a positive integer, got ${JSON.stringify(leaseMs)}`);
+  return { chains: chains as ChainLayoutJson[], leaseMs };
 }

@@ -66,6 +66,8 @@ const DEDUP_REBUILD_ENTRIES = 65_536;
 
 export class Replica {
   epoch = 0;
+  /** The last older epoch a layout came with, logged once (see ignoreOlderLayout). */
+  private olderLayoutLogged = -1;
   role: "head" | "middle" | "tail" | "single" | "syncing" | "none" = "none";
   predecessorId: string | null = null;
   private downstream: Downstream | null = null;
@@ -157,7 +159,7 @@ export class Replica {
 
   /** Takes this node's place in a new layout of the chain (an epoch of 0 with no members: none). */
   applyLayout(layout: ChainLayout): void {
-    if (layout.epoch < this.epoch) return;
+    if (layout.epoch < this.epoch) return this.ignoreOlderLayout(layout.epoch);
     if (layout.epoch === this.epoch && this.role !== "none" && !layout.removed) return;
     this.epoch = layout.epoch;
     const members = layout.members;
@@ -195,6 +197,14 @@ export class Replica {
     // (durableFromUpstream). A placeholder (the minimum with an upstream value of 0) would let the
     // successor take "a DURABLE arrived" for "the commit end is known" and serve commit end 0.
     if (this.isHead) this.downstream?.announceDurable(this.marks.prefixDurable);
+  }
+
+  /** A master whose state is behind (restored from an old backup) hands out epochs this node has
+   * passed; it adopts the nodes' epochs once they report them. Said once per epoch, never silent. */
+  private ignoreOlderLayout(epoch: number): void {
+    if (this.olderLayoutLogged === epoch) return;
+    this.olderLayoutLogged = epoch;
+    this.logger.warn(`the master's layout of chain ${this.chainId} has epoch ${epoch}, older than this node's ${this.epoch}: ignored until the master catches up (is its state file an old copy?)`);
   }
 
   /** This node wrote or synced more: move the watermark; a syncing node reports its progress. */

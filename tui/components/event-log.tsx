@@ -29,6 +29,7 @@ export function EventLog({ events, height }: EventLogProps) {
           <Text dimColor>{clock(e.time)} </Text>
           <Text color={eventColor(e.kind)}>{fit(e.kind, 12)} </Text>
           <Text>{e.message}</Text>
+          {e.count && e.count > 1 ? <Text dimColor>{` (${e.count} times)`}</Text> : null}
         </Text>
       ))}
     </Box>
