@@ -1,9 +1,11 @@
 // `catena master` and `catena node`: run a server until SIGINT or SIGTERM, then stop cleanly.
 
-import { loadMasterConfig, loadNodeConfig } from "../config/index.ts";
+import { mkdirSync } from "node:fs";
+import { ConfigError, loadMasterConfig, loadNodeConfig } from "../config/index.ts";
 import { masterApp } from "../master/http.ts";
 import { Master } from "../master/master.ts";
 import { StorageNode } from "../node/node.ts";
+import { DirLockHeld, lockDir } from "../util/dir-lock.ts";
 import { LOG_LEVELS, createLogger, setLogLevel, type Level } from "../util/logger.ts";
 import { UsageError, stringFlag, type Parsed } from "./args.ts";
 import { untilSignal } from "./common.ts";
@@ -21,10 +23,26 @@ function configPath(p: Parsed, command: string): string {
   return file;
 }
 
+/**
+ * Locks a server's data directory for the life of this process, so that a second master or node
+ * pointed at it by mistake stops at once instead of overwriting the first one's state or log.
+ */
+function lockDataDir(dir: string, holder: string, key: string, configFile: string): void {
+  mkdirSync(dir, { recursive: true });
+  try {
+    lockDir(dir, holder);
+  } catch (e) {
+    if (!(e instanceof DirLockHeld)) throw e;
+    const who = `${e.holder ?? "catena process"}${e.pid === null ? "" : ` (PID ${e.pid})`}`;
+    throw new ConfigError(dir, "", `in use by another ${who}; stop that process first, or give this one its own ${key} in ${configFile}`);
+  }
+}
+
 export async function runMaster(p: Parsed): Promise<number> {
   applyLogLevel(p, "master");
   const config = loadMasterConfig(configPath(p, "master"));
   const log = createLogger({ role: "master" });
+  lockDataDir(config.stateDir, "catena master", "master.state_dir", config.file);
   const master = new Master(config, log);
   master.start();
   const tls = config.tls ? { tls: { cert: config.tls.cert, key: config.tls.key } } : {};
@@ -40,6 +58,7 @@ export async function runNode(p: Parsed): Promise<number> {
   applyLogLevel(p, "node");
   const config = loadNodeConfig(configPath(p, "node"));
   const log = createLogger({ node: config.nodeId });
+  lockDataDir(config.log.dir, "catena node", "log.dir", config.file);
   // A test hook, never needed in production: see docs/testing.md.
   const node = new StorageNode(config, log, { syncedFile: process.env.CATENA_TEST_SYNCED_FILE || undefined });
   await node.start();
