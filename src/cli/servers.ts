@@ -5,6 +5,7 @@ import { ConfigError, loadMasterConfig, loadNodeConfig } from "../config/index.t
 import { masterApp } from "../master/http.ts";
 import { Master } from "../master/master.ts";
 import { StorageNode } from "../node/node.ts";
+import { listenOrExplain } from "../transport/listen-error.ts";
 import { DirLockHeld, lockDir } from "../util/dir-lock.ts";
 import { LOG_LEVELS, createLogger, setLogLevel, type Level } from "../util/logger.ts";
 import { UsageError, stringFlag, type Parsed } from "./args.ts";
@@ -46,7 +47,14 @@ export async function runMaster(p: Parsed): Promise<number> {
   const master = new Master(config, log);
   master.start();
   const tls = config.tls ? { tls: { cert: config.tls.cert, key: config.tls.key } } : {};
-  const server = Bun.serve({ hostname: config.listen.host, port: config.listen.port, fetch: masterApp(master).fetch, ...tls });
+  const api = { file: config.file, key: "master.server_addr", listener: "master's HTTP API", addr: config.listen };
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = listenOrExplain(api, () => Bun.serve({ hostname: config.listen.host, port: config.listen.port, fetch: masterApp(master).fetch, ...tls }));
+  } catch (e) {
+    master.stop();
+    throw e;
+  }
   log.info("master listening", { url: `${config.tls ? "https" : "http"}://${config.listen.host}:${server.port}`, stateDir: config.stateDir, tokens: Object.entries(config.auth).filter(([, v]) => v).map(([k]) => k) });
   const signal = await untilSignal();
   log.info("master stopping", { signal });

@@ -8,12 +8,13 @@ import { Log } from "../log/log.ts";
 import { CatenaError, ErrorCode } from "../protocol/errors.ts";
 import type { Connection } from "../transport/connection.ts";
 import { TokenCheck } from "../security/token.ts";
+import { listenOrExplain } from "../transport/listen-error.ts";
 import { listen, type Listener } from "../transport/tcp.ts";
 import type { Logger } from "../util/logger.ts";
 import { startAdmin, type AdminServer } from "./admin.ts";
 import { clientHandler, replicationHandler } from "./frontend.ts";
 import { parseLayout, type ChainLayoutJson } from "./layout.ts";
-import { MasterLink, type ChainReport } from "./master-link.ts";
+import { MasterLink, type ChainReport, type NodeAddresses } from "./master-link.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { Replica } from "./replica.ts";
 import { SyncedFile } from "./synced-file.ts";
@@ -50,7 +51,27 @@ export class StorageNode {
       const m = /^chain-(\d+)$/.exec(name);
       if (m) await this.openReplica(Number(m[1]));
     }
-    const { limits: l, tls, auth } = this.config;
+    let addresses: NodeAddresses;
+    try {
+      addresses = this.listenAll();
+    } catch (e) {
+      // Close the logs opened above, so that nothing is left half done (a next segment being
+      // prepared) when the process exits with the listener's error.
+      await this.stop();
+      throw e;
+    }
+    this.log.info("node listening", { ...addresses, dataDir: this.config.log.dir, sync: this.config.log.sync });
+    this.leaseTimer = setInterval(() => {
+      for (const r of this.replicas.values()) r.checkLease();
+    }, this.config.heartbeatMs);
+    this.leaseTimer.unref?.();
+    this.masterLink = new MasterLink(this.config, addresses, { reports: () => this.reports(), layouts: (l) => this.applyLayouts(l) }, this.log);
+    this.masterLink.start();
+  }
+
+  /** Opens the client, replication and admin listeners; a failure names the listener's config key. */
+  private listenAll(): NodeAddresses {
+    const { limits: l, tls, auth, listen: at, file } = this.config;
     const limits = {
       frameBytesMax: l.frameBytesMax,
       queueBytesMax: l.connectionQueueBytesMax,
@@ -74,24 +95,21 @@ export class StorageNode {
     const ports = { client: new TokenCheck([auth.client, auth.admin]), replication: new TokenCheck([auth.node]) };
     // Clients are not asked for certificates (their token says who may connect); peers on the
     // replication port must present one from the cluster CA naming their node id.
-    const client = listen(this.config.listen.client, limits, () => {}, clientHandler(lookup, this.log, ports), tls ? { cert: tls.cert, key: tls.key, ca: null } : undefined);
+    const client = listenOrExplain({ file, key: "frontend.server_addr", listener: "client listener", addr: at.client }, () =>
+      listen(at.client, limits, () => {}, clientHandler(lookup, this.log, ports), tls ? { cert: tls.cert, key: tls.key, ca: null } : undefined),
+    );
     this.listeners.push(client);
-    const replication = listen(this.config.listen.replication, limits, () => {}, replicationHandler(lookup, this.log, ports), tls ? { cert: tls.cert, key: tls.key, ca: tls.ca } : undefined);
+    const replication = listenOrExplain({ file, key: "replication.server_addr", listener: "replication listener", addr: at.replication }, () =>
+      listen(at.replication, limits, () => {}, replicationHandler(lookup, this.log, ports), tls ? { cert: tls.cert, key: tls.key, ca: tls.ca } : undefined),
+    );
     this.listeners.push(replication);
-    this.admin = startAdmin(this);
+    this.admin = listenOrExplain({ file, key: "admin.server_addr", listener: "admin HTTP API", addr: at.admin }, () => startAdmin(this));
     const { advertise } = this.config;
-    const addresses = {
-      clientAddr: formatAddress(advertise.client ?? dialableAddress({ host: this.config.listen.client.host, port: client.port })),
-      replicationAddr: formatAddress(advertise.replication ?? dialableAddress({ host: this.config.listen.replication.host, port: replication.port })),
-      adminAddr: formatAddress(dialableAddress({ host: this.config.listen.admin.host, port: this.admin.port })),
+    return {
+      clientAddr: formatAddress(advertise.client ?? dialableAddress({ host: at.client.host, port: client.port })),
+      replicationAddr: formatAddress(advertise.replication ?? dialableAddress({ host: at.replication.host, port: replication.port })),
+      adminAddr: formatAddress(dialableAddress({ host: at.admin.host, port: this.admin.port })),
     };
-    this.log.info("node listening", { ...addresses, dataDir: this.config.log.dir, sync: this.config.log.sync });
-    this.leaseTimer = setInterval(() => {
-      for (const r of this.replicas.values()) r.checkLease();
-    }, this.config.heartbeatMs);
-    this.leaseTimer.unref?.();
-    this.masterLink = new MasterLink(this.config, addresses, { reports: () => this.reports(), layouts: (l) => this.applyLayouts(l) }, this.log);
-    this.masterLink.start();
   }
 
   get addresses() {
