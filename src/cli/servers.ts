@@ -70,9 +70,10 @@ export async function runNode(p: Parsed): Promise<number> {
   // A test hook, never needed in production: see docs/testing.md.
   const node = new StorageNode(config, log, { syncedFile: process.env.CATENA_TEST_SYNCED_FILE || undefined });
   await node.start();
-  const signal = await untilSignal();
-  log.info("node stopping", { signal });
+  const end = await Promise.race([untilSignal().then((signal) => ({ signal, fatal: null })), node.fatal.then((fatal) => ({ signal: null, fatal }))]);
+  if (end.fatal) log.error(`node stopping: ${end.fatal.message}`);
+  else log.info("node stopping", { signal: end.signal });
   await node.stop();
   log.info("node stopped; logs synced and closed");
-  return 0;
+  return end.fatal ? 1 : 0;
 }
