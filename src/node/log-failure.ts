@@ -36,6 +36,14 @@ export function describeFailure(chainId: number, err: Error, dir: string, checkM
   return { chainId, error: err.message, code: (err as NodeJS.ErrnoException).code ?? null, since: new Date().toISOString(), next };
 }
 
+/** The error a node exits with when a log failed other than for space. */
+export function fatalLogError(chainId: number, err: Error, dir: string): Error {
+  return new Error(
+    `the log of chain ${chainId} in ${dir} failed: ${err.message}; the disk may have lost writes: check it (dmesg, the file system), ` +
+      "then start the node again (it recovers its log at start, and its chain checks it before taking it back)",
+  );
+}
+
 /**
  * Room for a reopened log: the rest of its active segment (written sparse when the next one could
  * not be zero-filled in time) and the next segment, which the log prepares at once.

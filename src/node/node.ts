@@ -14,7 +14,7 @@ import type { Logger } from "../util/logger.ts";
 import { startAdmin, type AdminServer } from "./admin.ts";
 import { clientHandler, replicationHandler } from "./frontend.ts";
 import { parseLayout, type ChainLayoutJson } from "./layout.ts";
-import { describeFailure, hasRoomForLog, isSpaceFailure, type LogFailure } from "./log-failure.ts";
+import { describeFailure, fatalLogError, hasRoomForLog, isSpaceFailure, type LogFailure } from "./log-failure.ts";
 import { MasterLink, type ChainReport, type NodeAddresses } from "./master-link.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { Replica } from "./replica.ts";
@@ -197,7 +197,7 @@ export class StorageNode {
     r?.applyLayout({ chainId, epoch: r.epoch, members: [], syncing: null, removed: true });
     if (!isSpaceFailure(err)) {
       // A moment on /health/ready first, so that a probe or a person sees why it went.
-      this.exitTimer ??= setTimeout(() => this.fail(new Error(`the log of chain ${chainId} in ${this.config.log.dir} failed: ${err.message}; the disk may have lost writes: check it (dmesg, the file system), then start the node again (it recovers its log at start, and its chain checks it before taking it back)`)), FAILED_EXIT_AFTER_MS);
+      this.exitTimer ??= setTimeout(() => this.fail(fatalLogError(chainId, err, this.config.log.dir)), FAILED_EXIT_AFTER_MS);
       return;
     }
     this.roomTimer ??= setInterval(() => void this.reopenWhenRoom(), ROOM_CHECK_MS);
@@ -205,9 +205,10 @@ export class StorageNode {
 
   /** Once the disk has room: reopens every failed log (recovery cuts a torn tail) and joins again. */
   private async reopenWhenRoom(): Promise<void> {
-    if (this.reopening || this.exitTimer || !hasRoomForLog(this.config.log.dir, this.config.log.segmentBytes)) return;
+    if (this.reopening || this.exitTimer) return;
     this.reopening = true;
     try {
+      if (!hasRoomForLog(this.config.log.dir, this.config.log.segmentBytes)) return;
       for (const chainId of this.failedLogs.keys()) {
         await this.reopenReplica(chainId);
         this.failedLogs.delete(chainId);
