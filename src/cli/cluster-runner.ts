@@ -45,6 +45,8 @@ export interface LocalClusterOptions {
   masterSettings?: Record<string, number>;
   /** Extra keys for every node's [limits] table, e.g. { connections_max: 20 }. */
   nodeLimits?: Record<string, number>;
+  /** Extra keys for every node's [log] table, e.g. { segment_bytes: 2097152 }. */
+  nodeLog?: Record<string, number>;
 }
 
 export function freePort(): number {
@@ -95,7 +97,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     addNode(name) {
       const file = join(opts.dir, `${name}.toml`);
       const limits = opts.nodeLimits ? `[limits]\n${Object.entries(opts.nodeLimits).map(([k, v]) => `${k} = ${v}\n`).join("")}` : "";
-      writeFileSync(file, nodeConfig(name, join(opts.dir, name), masterPort, opts.sync ?? "always", secure) + limits);
+      writeFileSync(file, nodeConfig(name, join(opts.dir, name), masterPort, opts.sync ?? "always", secure, opts.nodeLog ?? {}) + limits);
       spawn(name, ["node", "--config", file]);
     },
     stop: () => stopAll(processes),
@@ -121,7 +123,7 @@ function tokenKeys(dir: string): string {
   return ["client", "node", "admin"].map((t) => `${t}_token_file = "${join(dir, `${t}.token`)}"\n`).join("");
 }
 
-function nodeConfig(id: string, dir: string, masterPort: number, sync: string, secure?: string): string {
+function nodeConfig(id: string, dir: string, masterPort: number, sync: string, secure: string | undefined, log: Record<string, number>): string {
   const security = secure
     ? `[tls]\ncert_file = "${join(secure, `${id}.crt`)}"\nkey_file = "${join(secure, `${id}.key`)}"\nca_file = "${join(secure, "ca.crt")}"\n[auth]\n${tokenKeys(secure)}`
     : "";
@@ -130,7 +132,7 @@ id = "${id}"
 [log]
 dir = "${dir}"
 sync = "${sync}"
-[frontend]
+${Object.entries(log).map(([k, v]) => `${k} = ${v}\n`).join("")}[frontend]
 server_addr = "127.0.0.1:${freePort()}"
 [replication]
 server_addr = "127.0.0.1:${freePort()}"

@@ -18,6 +18,8 @@ export function nodeStatus(node: StorageNode) {
     sync: node.config.log.sync,
     dataDir: node.config.log.dir,
     lastMasterContactMs: node.lastMasterContact ? Date.now() - node.lastMasterContact : null,
+    /** Replicas whose log failed (a full disk, an I/O error): empty while every log works. */
+    logFailures: node.logFailures,
     chains: [...node.replicas.values()].map((r) => ({
       chainId: r.chainId,
       epoch: r.epoch,
@@ -38,12 +40,15 @@ export function nodeStatus(node: StorageNode) {
 
 export function startAdmin(node: StorageNode): AdminServer {
   const app = new Hono();
-  // Liveness: the process answers. Readiness: it has its lease from the master and serves a chain.
+  // Liveness: the process answers. Readiness: it has its lease from the master, serves a chain, and
+  // no log of it has failed.
   app.get("/health", (c) => c.json({ ok: true, id: node.config.nodeId }));
   app.get("/health/ready", (c) => {
     const serving = [...node.replicas.values()].filter((r) => r.role !== "none" && r.role !== "syncing").map((r) => r.chainId);
-    const ready = node.hasLease() && serving.length > 0;
-    return c.json({ ready, lease: node.hasLease(), servingChains: serving }, ready ? 200 : 503);
+    const failures = node.logFailures;
+    const ready = node.hasLease() && serving.length > 0 && failures.length === 0;
+    const reason = failures.map((f) => `the log of chain ${f.chainId} failed (${f.error}); ${f.next}`).join("; ");
+    return c.json({ ready, lease: node.hasLease(), servingChains: serving, ...(reason ? { reason, logFailures: failures } : {}) }, ready ? 200 : 503);
   });
   // Everything but the health checks needs the client or admin token when tokens are configured.
   const readers = requireToken(new TokenCheck([node.config.auth.client, node.config.auth.admin]), "this node's admin API");

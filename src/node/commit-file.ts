@@ -30,7 +30,7 @@ export class CommitFile {
     if (commitEnd <= this.pending) return;
     this.pending = commitEnd;
     if (this.timer) return;
-    this.timer = setTimeout(() => this.flush(), WRITE_DELAY_MS);
+    this.timer = setTimeout(() => this.flushIfPossible(), WRITE_DELAY_MS);
     this.timer.unref?.();
   }
 
@@ -40,6 +40,18 @@ export class CommitFile {
     if (end >= this.pending) return;
     this.pending = end;
     this.flush();
+  }
+
+  /**
+   * Like flush, but a failed write (a full disk) is left for the next advance: a stale, smaller
+   * value is safe, and the log reports its own failure. From a timer, a throw would end the process.
+   */
+  flushIfPossible(): void {
+    try {
+      this.flush();
+    } catch {
+      // see above
+    }
   }
 
   flush(): void {

@@ -1,6 +1,7 @@
 // The node's side of membership: join the master, then heartbeat it every heartbeat_ms. Every
 // answer carries the chain layouts this node belongs to, which the node applies. If the master
-// forgets the node (a restarted master without its state), the node joins again.
+// forgets the node (a restarted master without its state), the node joins again; so does a node
+// that stopped heartbeating while its log was out of service (rejoin).
 
 import { formatAddress, type NodeConfig } from "../config/index.ts";
 import { fetchOptions } from "../security/http.ts";
@@ -42,6 +43,8 @@ export class MasterLink {
   private joined = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
+  /** Bumped by stop(): a request still in flight from before must not schedule another tick. */
+  private generation = 0;
   private failures = 0;
   /** The last refused answer's problem, logged once (see logRefusal). */
   private lastRefusal = "";
@@ -68,16 +71,26 @@ export class MasterLink {
   }
 
   start(): void {
-    void this.tick();
+    void this.tick(this.generation);
   }
 
   stop(): void {
     this.stopped = true;
+    this.generation++;
     if (this.timer) clearTimeout(this.timer);
   }
 
-  private async tick(): Promise<void> {
-    if (this.stopped) return;
+  /** After stop(): joins the master again, which puts this node back in a new epoch (or as a standby
+   * that copies the log, if the master has removed it meanwhile), as for a restarted node. */
+  rejoin(): void {
+    this.stop();
+    this.stopped = false;
+    this.joined = false;
+    this.start();
+  }
+
+  private async tick(generation: number): Promise<void> {
+    if (this.stopped || generation !== this.generation) return;
     try {
       if (!this.joined) await this.join();
       else await this.heartbeat();
@@ -89,7 +102,7 @@ export class MasterLink {
       if (e instanceof LayoutRefused) this.logRefusal(e);
       else if (this.failures++ % 50 === 0) this.log.warn("cannot reach the master; retrying", { master: formatAddress(this.config.master), error: (e as Error).message });
     }
-    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.config.heartbeatMs);
+    if (!this.stopped && generation === this.generation) this.timer = setTimeout(() => void this.tick(generation), this.config.heartbeatMs);
   }
 
   private async join(): Promise<void> {

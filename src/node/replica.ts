@@ -727,7 +727,8 @@ export class Replica {
   }
 
   async close(): Promise<void> {
-    this.commitFile.flush();
+    // Never keeps the log open: a node reopening a failed log must not hold the old files.
+    this.commitFile.flushIfPossible();
     this.downstream?.stop();
     this.upstream?.close();
     await this.log.close();

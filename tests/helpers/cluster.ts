@@ -33,3 +33,13 @@ export async function runCli(args: string[], opts: { env?: Record<string, string
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { code, stdout, stderr };
 }
+
+/** Runs the binary with args for at most timeoutMs: a server that should have refused to start is
+ * killed (SIGKILL) and reported with timedOut, rather than left running. */
+export async function runCliWithin(args: string[], timeoutMs: number) {
+  const proc = Bun.spawn([BINARY, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  return { code, stdout, stderr, timedOut: proc.signalCode === "SIGKILL" };
+}
