@@ -4,7 +4,7 @@
 
 import { parseAddress } from "../config/address.ts";
 import { NODE_ID_PATTERN, SYNC_POLICIES } from "../config/node.ts";
-import type { ChainReport, JoinRequest, NodeLimits } from "./master.ts";
+import type { ChainReport, JoinRequest, NodeLimits } from "../chain/control.ts";
 
 /** A join or heartbeat body larger than this is refused unread (a report is ~200 bytes a chain). */
 export const NODE_REQUEST_BYTES_MAX = 1024 * 1024;

@@ -4,7 +4,7 @@
 
 import { parseAddress } from "../config/address.ts";
 import { NODE_ID_PATTERN } from "../config/node.ts";
-import type { ChainRecord, MasterState, NodeRecord } from "./state.ts";
+import type { ChainRecord, MasterState, NodeRecord } from "../chain/control.ts";
 
 /** Chains a state file may hold (one today; room for partitions). */
 export const STATE_CHAINS_MAX = 65_536;

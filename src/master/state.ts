@@ -4,36 +4,11 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../config/errors.ts";
+import type { MasterState } from "../chain/control.ts";
 import { writeFileAtomic } from "../util/atomic-file.ts";
 import { StateProblem, checkState } from "./state-check.ts";
 
-export interface NodeRecord {
-  id: string;
-  clientAddr: string;
-  replicationAddr: string;
-  adminAddr: string;
-}
-
-export interface ChainRecord {
-  chainId: number;
-  epoch: number;
-  /** Serving members in chain order: head first, tail last. */
-  members: string[];
-  /** A node copying the log from the tail; it becomes the tail once caught up. */
-  syncing: string | null;
-  /**
-   * The highest commit end a member has reported (saved at most about once a second, so a lower
-   * bound of the chain's commit end). A member under sync = "always" that comes back with a
-   * shorter log has lost acknowledged entries; see Master.join. Absent in older state files.
-   */
-  commitFloor?: number;
-}
-
-export interface MasterState {
-  version: 1;
-  chains: ChainRecord[];
-  nodes: NodeRecord[];
-}
+export type { ChainRecord, MasterState, NodeRecord } from "../chain/control.ts";
 
 export class StateFile {
   readonly path: string;

@@ -14,23 +14,8 @@ export interface NodeAddresses {
   adminAddr: string;
 }
 
-/** What the node reports about each replica in every heartbeat. */
-export interface ChainReport {
-  chainId: number;
-  epoch: number;
-  role: string;
-  logEnd: number;
-  durableEnd: number;
-  /** What the node counts toward the commit: durable under sync "always", written otherwise. */
-  ackableEnd: number;
-  commitEnd: number;
-  bytes: number;
-  /** The predecessor accepted this replica's log and streams to it in this epoch (a DURABLE
-   * arrived on the checked stream). The master promotes a syncing node only once this is true. */
-  checked?: boolean;
-  /** In this epoch the node found that its successor holds committed entries its log lacks. */
-  lacksCommitted?: boolean;
-}
+export type { ChainReport } from "../chain/control.ts";
+import type { ChainReport } from "../chain/control.ts";
 
 export interface MasterLinkHost {
   reports(): ChainReport[];
