@@ -8,6 +8,7 @@ import type { MasterConfig } from "../config/index.ts";
 import type { Logger } from "../util/logger.ts";
 import { StallClock } from "./stall-clock.ts";
 import { StateFile } from "./state.ts";
+import type { StateStore } from "./state-store.ts";
 
 export { EPOCH_MAX, JoinRefused, RemoveRefused, ReportRefused, type ChainReport, type ClusterEvent, type JoinRequest, type NodeLimits } from "../chain/control.ts";
 
@@ -15,7 +16,7 @@ const EVENTS_KEPT = 200;
 const FOLDED_KINDS: ReadonlySet<ClusterEvent["kind"]> = new Set(["refused", "warning"]);
 
 export class Master {
-  private readonly store: StateFile;
+  private readonly store: StateStore;
   private readonly planner: MasterPlanner;
   readonly events: ClusterEvent[] = [];
   private readonly listeners = new Set<(e: ClusterEvent) => void>();
@@ -26,14 +27,18 @@ export class Master {
   private readonly clock: StallClock;
   private timer: ReturnType<typeof setInterval> | null = null;
 
-  /** @param rawClock monotonic milliseconds; tests pass their own to jump it. */
+  /**
+   * @param rawClock monotonic milliseconds; tests pass their own to jump it.
+   * @param store where the state lives: the state file in config.stateDir unless given.
+   */
   constructor(
     readonly config: MasterConfig,
     readonly log: Logger,
     rawClock?: () => number,
+    store?: StateStore,
   ) {
     this.clock = new StallClock(2 * this.tickMs, rawClock);
-    this.store = new StateFile(config.stateDir);
+    this.store = store ?? new StateFile(config.stateDir);
     const state = this.store.load();
     this.planner = new MasterPlanner({ replicationFactor: config.replicationFactor, failureTimeoutMs: config.failureTimeoutMs }, state, this.clock.now());
     for (const c of state.chains) this.log.info("chain loaded", { chain: c.chainId, epoch: c.epoch, members: c.members, syncing: c.syncing });

@@ -7,20 +7,26 @@ import { ConfigError } from "../config/errors.ts";
 import type { MasterState } from "../chain/control.ts";
 import { writeFileAtomic } from "../util/atomic-file.ts";
 import { StateProblem, checkState } from "./state-check.ts";
+import { freshState, type StateStore } from "./state-store.ts";
 
 export type { ChainRecord, MasterState, NodeRecord } from "../chain/control.ts";
 
-export class StateFile {
+/** The default store: one JSON file in state_dir, replaced atomically (write, fsync, rename, fsync
+ * the directory). */
+export class StateFile implements StateStore {
   readonly path: string;
+
+  get where(): string {
+    return this.path;
+  }
 
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
     this.path = join(dir, "master-state.json");
   }
 
-  /** The saved state, checked against its schema, or a fresh one with a single empty chain. */
   load(): MasterState {
-    if (!existsSync(this.path)) return { version: 1, chains: [{ chainId: 1, epoch: 0, members: [], syncing: null }], nodes: [] };
+    if (!existsSync(this.path)) return freshState();
     let parsed: unknown;
     try {
       parsed = JSON.parse(readFileSync(this.path, "utf8"));
