@@ -7,6 +7,7 @@ import { runLoad, type LoadMode, type LoadResult } from "../bench/load.ts";
 import { UsageError, boolFlag, intFlag, stringFlag, type Parsed } from "./args.ts";
 import { startLocalCluster, type LocalCluster } from "./cluster-runner.ts";
 import { clientOptions } from "./common.ts";
+import { stdout } from "./output.ts";
 
 export async function runBench(p: Parsed): Promise<number> {
   const json = boolFlag(p, "json");
@@ -67,7 +68,7 @@ export async function runBench(p: Parsed): Promise<number> {
       },
     });
     if (tty) process.stderr.write("\n");
-    console.log(json ? JSON.stringify({ sync: cluster ? sync : undefined, ...result }) : formatResult(result));
+    await stdout.line(json ? JSON.stringify({ sync: cluster ? sync : undefined, ...result }) : formatResult(result));
     return result.errors > 0 && result.appends + result.reads + result.delivered === 0 ? 1 : 0;
   } finally {
     await cluster?.stop();

@@ -38,8 +38,6 @@ export function selfCommand(): string[] {
   return compiled ? [process.execPath] : [process.execPath, Bun.main];
 }
 
-export const textDecoder = new TextDecoder();
-
 /** Resolves on the first SIGINT or SIGTERM. */
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {

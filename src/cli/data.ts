@@ -1,44 +1,28 @@
 // Commands over the client library: append, read, tail, latest.
 
-import { CatenaClient, type Entry } from "../client/client.ts";
+import { CatenaClient, type Subscription } from "../client/client.ts";
+import { CatenaError, ErrorCode } from "../protocol/errors.ts";
+import { appendLines, describeFailure } from "./append-lines.ts";
 import { UsageError, boolFlag, intFlag, type Parsed } from "./args.ts";
-import { clientOptions, masterUrl, textDecoder, untilSignal } from "./common.ts";
+import { clientOptions, untilSignal } from "./common.ts";
+import { formatEntries } from "./format.ts";
+import { stdout } from "./output.ts";
 
-export function formatEntry(e: Entry, json: boolean): string {
-  const payload = textDecoder.decode(e.payload);
-  return json ? JSON.stringify({ offset: e.offset, payload }) : `${e.offset}\t${payload}`;
-}
-
-const APPEND_INFLIGHT_MAX = 256;
+const encoder = new TextEncoder();
 
 export async function runAppend(p: Parsed): Promise<number> {
   const client = await CatenaClient.connect(clientOptions(p, "append"));
   const json = boolFlag(p, "json");
-  const encoder = new TextEncoder();
-  const print = (offset: number, payload: string) => process.stdout.write(formatEntry({ offset, payload: encoder.encode(payload) }, json) + "\n");
   try {
     if (p.positionals.length > 0) {
-      const offsets = await client.appendMany(p.positionals);
-      offsets.forEach((o, i) => print(o, p.positionals[i]));
+      const payloads = p.positionals.map((a) => encoder.encode(a));
+      const offsets = await client.appendMany(payloads);
+      await stdout.write(formatEntries(offsets.map((offset, i) => ({ offset, payload: payloads[i] })), json));
       return 0;
     }
-    // One entry per line of stdin, many in flight, printed in input order as they are acknowledged.
-    const inflight: { line: string; done: Promise<number> }[] = [];
-    const settle = async () => {
-      const first = inflight.shift()!;
-      print(await first.done, first.line);
-    };
-    // Each line is held back by one so that the empty "line" after a final newline is not sent.
-    let held: string | null = null;
-    for await (const line of console) {
-      if (held !== null) {
-        if (inflight.length >= APPEND_INFLIGHT_MAX) await settle();
-        inflight.push({ line: held, done: client.append(held) });
-      }
-      held = line;
-    }
-    if (held) inflight.push({ line: held, done: client.append(held) });
-    while (inflight.length > 0) await settle();
+    const print = (offset: number, payload: Uint8Array) => stdout.write(formatEntries([{ offset, payload }], json));
+    const report = await appendLines(client, Bun.stdin.stream(), print);
+    if (report.failure) throw new CatenaError(ErrorCode.unavailable, describeFailure(report, report.failure));
     return 0;
   } finally {
     client.close();
@@ -56,7 +40,7 @@ export async function runRead(p: Parsed): Promise<number> {
     while (printed < limit) {
       const page = await client.read(from, { maxEntries: Math.min(1000, limit - printed) });
       if (page.entries.length === 0) break;
-      process.stdout.write(page.entries.map((e) => formatEntry(e, json)).join("\n") + "\n");
+      await stdout.write(formatEntries(page.entries, json));
       printed += page.entries.length;
       from = page.entries[page.entries.length - 1].offset + 1;
     }
@@ -68,33 +52,51 @@ export async function runRead(p: Parsed): Promise<number> {
 
 export async function runTail(p: Parsed): Promise<number> {
   const client = await CatenaClient.connect(clientOptions(p, "tail"));
-  const json = boolFlag(p, "json");
-  const from = p.flags.has("from") ? intFlag(p, "from", "tail", 0) : (await client.latest()).commitEnd;
-  let failure: Error | null = null;
-  const stopped = new Promise<void>((resolve) => {
-    client.subscribe(
-      from,
-      (entries) => process.stdout.write(entries.map((e) => formatEntry(e, json)).join("\n") + "\n"),
-      (err) => {
-        failure = err;
-        resolve();
-      },
-    );
-    void untilSignal().then(() => resolve());
+  try {
+    const from = p.flags.has("from") ? intFlag(p, "from", "tail", 0) : (await client.latest()).commitEnd;
+    await follow(client, from, boolFlag(p, "json"));
+    return 0;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Prints committed entries from `from` on until SIGINT or SIGTERM. Rejects when the subscription
+ * fails, or stdout does (ReaderGone: the reader has gone). While stdout is full the subscription is
+ * closed, and opened again after the last entry printed once the reader has caught up: what waits
+ * to be printed is never more than one delivery.
+ */
+function follow(client: CatenaClient, from: number, json: boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let ended = false;
+    let subscription: Subscription | null = null;
+    const end = (err?: Error) => {
+      ended = true;
+      subscription?.close();
+      if (err) reject(err);
+      else resolve();
+    };
+    const open = (at: number) => {
+      if (ended) return;
+      subscription = client.subscribe(at, (entries) => {
+        if (stdout.send(formatEntries(entries, json))) return;
+        subscription?.close();
+        stdout.drained().then(() => open(entries[entries.length - 1].offset + 1), end);
+      }, end);
+    };
+    open(from);
+    void untilSignal().then(() => end());
+    void stdout.broken().then(end);
   });
-  await stopped;
-  const failed = failure;
-  client.close();
-  if (failed) throw failed;
-  return 0;
 }
 
 export async function runLatest(p: Parsed): Promise<number> {
   const client = await CatenaClient.connect(clientOptions(p, "latest"));
   try {
     const l = await client.latest();
-    if (boolFlag(p, "json")) console.log(JSON.stringify(l));
-    else console.log(`start ${l.startOffset}  commit end ${l.commitEnd}  tail log end ${l.logEnd}`);
+    if (boolFlag(p, "json")) await stdout.line(JSON.stringify(l));
+    else await stdout.line(`start ${l.startOffset}  commit end ${l.commitEnd}  tail log end ${l.logEnd}`);
     return 0;
   } finally {
     client.close();

@@ -1,12 +1,12 @@
 // catena: one executable, every role. The only place that reads argv or ends the process.
 
 import { ConfigError } from "../config/index.ts";
-import { CatenaError } from "../protocol/errors.ts";
 import { UsageError, parseArgs, type FlagSpec, type Parsed } from "./args.ts";
 import { runAppend, runLatest, runRead, runTail } from "./data.ts";
 import { runBench } from "./bench.ts";
 import { runDemo } from "./demo.ts";
 import { runInteractive } from "./interactive.ts";
+import { ReaderGone, stdout } from "./output.ts";
 import { runMaster, runNode } from "./servers.ts";
 import { runNodes } from "./nodes.ts";
 import { runStatus } from "./status.ts";
@@ -25,6 +25,8 @@ const MASTER_FLAG = [
   "  --ca-file FILE    the cluster CA, when it uses TLS (default: $CATENA_CA_FILE; --master then starts https://)",
 ].join("\n");
 
+const JSON_SHAPE = `  {"offset":N,"payload":"TEXT"}\n  {"offset":N,"payloadBase64":"BASE64"}   (for a payload that is not valid UTF-8)`;
+
 const COMMANDS: Record<string, Command> = {
   master: {
     summary: "run the master (membership, epochs, the cluster API)",
@@ -40,19 +42,32 @@ const COMMANDS: Record<string, Command> = {
   },
   append: {
     summary: "append entries (arguments, or one per line of stdin)",
-    usage: `catena append [--json] [PAYLOAD...]\n\nWith no PAYLOAD, appends each line of stdin as one entry. Prints one line per\nacknowledged entry: "OFFSET<tab>PAYLOAD", or with --json {"offset":N,"payload":"..."}.\n\n  --json            print JSON lines\n${MASTER_FLAG}`,
+    usage: `catena append [--json] [PAYLOAD...]
+
+With no PAYLOAD, appends each line of stdin as one entry: the bytes between two newlines, exactly
+as they are (a \\r before the newline stays). Prints one line per acknowledged entry, in input
+order, as soon as it is acknowledged: "OFFSET<tab>PAYLOAD", or with --json one of
+${JSON_SHAPE}
+
+When the head refuses a line (too large for its limits), append stops there: it prints the
+acknowledgements of the lines before it, then one error line naming the refused line's number,
+and exits 1. No line after it was sent: fix that line, then send the input from that line on
+again (tail -n +N FILE | catena append), and nothing is written twice.
+
+  --json            print JSON lines
+${MASTER_FLAG}`,
     flags: { values: ["master", "token-file", "ca-file"], booleans: ["json"] },
     run: runAppend,
   },
   read: {
     summary: "print committed entries from an offset",
-    usage: `catena read --from N [--limit K] [--json]\n\n  --from N          first offset to print\n  --limit K         print at most K entries (default: all committed)\n  --json            print JSON lines {"offset":N,"payload":"..."}\n${MASTER_FLAG}`,
+    usage: `catena read --from N [--limit K] [--json]\n\nPrints "OFFSET<tab>PAYLOAD" per entry, the payload's bytes as they are, or with --json one of\n${JSON_SHAPE}\n\n  --from N          first offset to print\n  --limit K         print at most K entries (default: all committed)\n  --json            print JSON lines\n${MASTER_FLAG}`,
     flags: { values: ["master", "token-file", "ca-file", "from", "limit"], booleans: ["json"] },
     run: runRead,
   },
   tail: {
     summary: "follow new entries until Ctrl-C",
-    usage: `catena tail [--from N] [--json]\n\n  --from N          start at offset N (default: the commit end)\n  --json            print JSON lines\n${MASTER_FLAG}`,
+    usage: `catena tail [--from N] [--json]\n\nPrints entries as catena read does. When stdout is a pipe that is not read, tail waits for it\n(a slow reader misses nothing); when its reader has gone, tail ends at its next entry.\n\n  --from N          start at offset N (default: the commit end)\n  --json            print JSON lines\n${MASTER_FLAG}`,
     flags: { values: ["master", "token-file", "ca-file", "from"], booleans: ["json"] },
     run: runTail,
   },
@@ -131,18 +146,18 @@ ${list}
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    console.log(mainHelp());
+    await stdout.line(mainHelp());
     return name === undefined ? 2 : 0;
   }
   if (name === "--version" || name === "version") {
-    console.log("catena 0.1.0");
+    await stdout.line("catena 0.1.0");
     return 0;
   }
   const command = COMMANDS[name];
   if (!command) throw new UsageError(`unknown command "${name}"; see catena --help`);
   const parsed = parseArgs(rest, command.flags, name);
   if (parsed.flags.get("help")) {
-    console.log(`usage: ${command.usage}`);
+    await stdout.line(`usage: ${command.usage}`);
     return 0;
   }
   if (!["append", "nodes", "cli"].includes(name) && parsed.positionals.length > 0) {
@@ -151,19 +166,29 @@ async function main(argv: string[]): Promise<number> {
   return command.run(parsed);
 }
 
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (e) {
+/** Prints why the command failed, on stderr; returns the exit status. A reader of stdout that has
+ * gone is no failure: whoever piped us into `head` has what they wanted. */
+function reportFailure(e: unknown): number {
+  if (e instanceof ReaderGone) return 0;
   if (e instanceof UsageError || e instanceof ConfigError) {
     console.error(`catena: ${e.message}`);
-    process.exitCode = 2;
-  } else if (e instanceof CatenaError) {
-    console.error(`catena: ${e.message}`);
-    process.exitCode = 1;
-  } else {
-    console.error(`catena: ${(e as Error)?.message ?? String(e)}`);
-    process.exitCode = 1;
+    return 2;
   }
+  console.error(`catena: ${(e as Error)?.message ?? String(e)}`);
+  return 1;
+}
+
+let status: number;
+try {
+  status = await main(process.argv.slice(2));
+} catch (e) {
+  status = reportFailure(e);
+}
+// process.exit drops what stdout still holds for a slow reader: wait until it has all gone out.
+try {
+  await stdout.drained();
+} catch (e) {
+  status = Math.max(status, reportFailure(e));
 }
 // Servers and followers return only when told to stop; leave nothing running behind.
-process.exit(process.exitCode ?? 0);
+process.exit(status);

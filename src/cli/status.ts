@@ -3,6 +3,7 @@
 import { fetchCluster, type ClusterDocument } from "../client/client.ts";
 import { boolFlag, type Parsed } from "./args.ts";
 import { clientOptions } from "./common.ts";
+import { stdout } from "./output.ts";
 
 /** The latest warnings among the master's recent events (a state behind the nodes, mismatched limits). */
 const WARNINGS_SHOWN = 5;
@@ -31,6 +32,6 @@ export function formatCluster(doc: ClusterDocument): string {
 export async function runStatus(p: Parsed): Promise<number> {
   const options = clientOptions(p, "status");
   const doc = await fetchCluster(options.master, 3000, options);
-  console.log(boolFlag(p, "json") ? JSON.stringify(doc, null, 2) : formatCluster(doc));
+  await stdout.line(boolFlag(p, "json") ? JSON.stringify(doc, null, 2) : formatCluster(doc));
   return 0;
 }
