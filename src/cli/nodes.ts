@@ -5,6 +5,7 @@ import { CatenaError, ErrorCode } from "../protocol/errors.ts";
 import { fetchOptions } from "../security/http.ts";
 import { UsageError, type Parsed } from "./args.ts";
 import { clientOptions } from "./common.ts";
+import { stdout } from "./output.ts";
 
 export async function runNodes(p: Parsed): Promise<number> {
   const [action, id, extra] = p.positionals;
@@ -21,6 +22,6 @@ export async function runNodes(p: Parsed): Promise<number> {
   }
   const body = (await res.json().catch(() => ({}))) as { error?: string };
   if (!res.ok) throw new CatenaError(res.status === 401 || res.status === 403 ? ErrorCode.unauthorized : ErrorCode.unavailable, `the master refused: ${body.error ?? `HTTP ${res.status}`}`);
-  console.log(`removed node ${id}`);
+  await stdout.line(`removed node ${id}`);
   return 0;
 }

@@ -6,6 +6,7 @@
 // carries DURABLE down: the lowest ackable end of this node and every node above it.
 
 import type { Address } from "../config/index.ts";
+import { decideHandshake } from "../chain/handshake.ts";
 import { CatenaError, ErrorCode } from "../protocol/errors.ts";
 import { PROTOCOL_VERSION } from "../protocol/frame.ts";
 import { FrameType, PeerKind, REPLICATE_HEADER_BYTES, decodeError, decodeHelloOk, decodeWatermark, encodeHello, encodeWatermark, writeReplicateHeader, type HelloOk } from "../protocol/messages.ts";
@@ -220,60 +221,33 @@ export class Downstream {
     }
   }
 
-  /**
-   * Checks the successor's log against ours before streaming. Its recorded commit end must match
-   * our entry there (committed entries are the same on every replica); if its last entry does not
-   * match ours (or it is longer), it holds entries the chain does not have: it is told to drop
-   * everything after its commit end, and answers with a fresh HELLO_OK.
-   */
+  /** Checks the successor's log against ours before streaming (src/chain/handshake.ts). */
   private started(h: HelloOk): void {
     const ours = this.host.logEnd();
-    const successorEnd = h.logEnd;
-    if (h.commitEnd > 0 && (h.commitEnd > ours || this.host.entryCrc(h.commitEnd - 1) !== h.commitCrc)) {
-      if (this.host.successorSyncing() && this.host.mayLoseCommitted) {
-        // A returning node recorded a commit end from before a power loss of every node that this
-        // log no longer has (allowed under "interval"/"none", README). It is not part of the commit:
-        // it drops its log and copies the chain's, rather than stay syncing for good.
-        this.host.log.warn("syncing successor's committed entries differ from ours (a power loss of every node?); telling it to recopy the log", {
-          successor: this.successorId, successorCommitEnd: h.commitEnd, ourEnd: ours,
-        });
-        this.conn?.send(encodeWatermark(FrameType.truncate, { chainId: this.host.chainId, epoch: this.host.epoch(), offset: 0 }));
+    const decision = decideHandshake(h, { logEnd: ours, crcAt: (offset) => this.host.entryCrc(offset) }, { successorSyncing: this.host.successorSyncing(), mayLoseCommitted: this.host.mayLoseCommitted });
+    const fields = { successor: this.successorId, successorEnd: h.logEnd, successorCommitEnd: h.commitEnd, ourEnd: ours };
+    switch (decision.kind) {
+      case "truncate":
+        this.host.log.warn("the successor holds entries the chain does not have; telling it to truncate them", { ...fields, truncateTo: decision.to, why: decision.why });
+        this.conn?.send(encodeWatermark(FrameType.truncate, { chainId: this.host.chainId, epoch: this.host.epoch(), offset: decision.to }));
         return;
-      }
-      if (h.commitEnd > ours && !this.host.successorSyncing()) {
-        // This log lacks entries the chain committed (lost to a power loss under "interval" or
-        // "none", or a replaced disk): the master is told, and moves this node out of the chain
-        // to copy the log again, rather than leave the chain stalled behind it. Only ever a head
-        // or a middle (a member successor): a tail holds its lease and serves reads, and the
-        // master may not replace it without waiting the lease out.
-        this.host.log.error("this node lacks committed entries its successor holds; asking the master to take it out of the chain so that it copies the log again", {
-          successor: this.successorId, successorCommitEnd: h.commitEnd, ourEnd: ours,
-        });
+      case "lacks-committed":
+        this.host.log.error("this node lacks committed entries its successor holds; asking the master to take it out of the chain so that it copies the log again", { ...fields, why: decision.why });
         this.host.lacksCommitted();
-      } else {
-        this.host.log.error("successor's committed entries differ from ours; refusing to replicate to it (its data needs repair by hand)", {
-          successor: this.successorId, successorCommitEnd: h.commitEnd, ourEnd: ours,
-        });
-      }
-      this.conn?.close();
-      return;
+        this.conn?.close();
+        return;
+      case "refuse":
+        this.host.log.error("refusing to replicate to the successor", { ...fields, why: decision.why });
+        this.conn?.close();
+        return;
+      case "stream":
+        this.failures = 0;
+        this.streaming = true;
+        this.sentEnd = decision.from;
+        this.lastDurableSent = -1;
+        this.host.log.info("replicating to successor", { successor: this.successorId, from: decision.from, to: ours });
+        this.pump();
     }
-    // A syncing node's entries above its commit end were never checked against the chain: a
-    // matching last entry does not prove the ones before it match (a retried request can land at
-    // the same offset in a different order), so they are always dropped and copied again.
-    const unchecked = this.host.successorSyncing() && successorEnd > h.commitEnd;
-    const matches = !unchecked && successorEnd <= ours && (successorEnd === 0 || this.host.entryCrc(successorEnd - 1) === h.lastCrc);
-    if (!matches) {
-      this.host.log.warn("successor holds entries the chain does not have; telling it to truncate them", { successor: this.successorId, successorEnd, truncateTo: h.commitEnd, ourEnd: ours });
-      this.conn?.send(encodeWatermark(FrameType.truncate, { chainId: this.host.chainId, epoch: this.host.epoch(), offset: h.commitEnd }));
-      return;
-    }
-    this.failures = 0;
-    this.streaming = true;
-    this.sentEnd = successorEnd;
-    this.lastDurableSent = -1;
-    this.host.log.info("replicating to successor", { successor: this.successorId, from: successorEnd, to: ours });
-    this.pump();
   }
 
   private reset(): void {

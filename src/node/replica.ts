@@ -6,6 +6,7 @@
 // client's registered connection) and reports the commit end back up the chain.
 
 import { join } from "node:path";
+import { batchRefusal, placeInLayout, servingRefusal, truncateDecision, upstreamRefusal, type Role } from "../chain/replica-rules.ts";
 import { Watermarks, type WatermarkEffects } from "../chain/watermarks.ts";
 import type { NodeConfig } from "../config/index.ts";
 import type { Log } from "../log/log.ts";
@@ -68,7 +69,7 @@ export class Replica {
   epoch = 0;
   /** The last older epoch a layout came with, logged once (see ignoreOlderLayout). */
   private olderLayoutLogged = -1;
-  role: "head" | "middle" | "tail" | "single" | "syncing" | "none" = "none";
+  role: Role = "none";
   predecessorId: string | null = null;
   private downstream: Downstream | null = null;
   private upstream: Connection | null = null;
@@ -162,18 +163,12 @@ export class Replica {
     if (layout.epoch < this.epoch) return this.ignoreOlderLayout(layout.epoch);
     if (layout.epoch === this.epoch && this.role !== "none" && !layout.removed) return;
     this.epoch = layout.epoch;
-    const members = layout.members;
-    const index = members.findIndex((m) => m.id === this.config.nodeId);
-    const isLast = index >= 0 && index === members.length - 1;
-    const syncing = layout.syncing?.id === this.config.nodeId;
-    const successor: MemberInfo | undefined = index < 0 ? undefined : isLast ? (layout.syncing ?? undefined) : members[index + 1];
-    this.successorSyncing = isLast && layout.syncing !== null;
-    this.predecessorId = index > 0 ? members[index - 1].id : syncing && members.length > 0 ? members[members.length - 1].id : null;
+    const place = placeInLayout(this.config.nodeId, layout.members.map((m) => m.id), layout.syncing?.id ?? null);
+    const successor: MemberInfo | undefined = [...layout.members, ...(layout.syncing ? [layout.syncing] : [])].find((m) => m.id === place.successorId);
+    this.successorSyncing = place.successorSyncing;
+    this.predecessorId = place.predecessorId;
     const wasHead = this.isHead;
-    if (syncing) this.role = "syncing";
-    else if (index < 0) this.role = "none";
-    else if (members.length === 1) this.role = "single";
-    else this.role = index === 0 ? "head" : isLast ? "tail" : "middle";
+    this.role = place.role;
     this.durableSeen = false;
     this.commitFloor = 0;
     this.log.zeroFill = this.role !== "syncing";
@@ -391,10 +386,8 @@ export class Replica {
 
   /** A predecessor opened a replication stream. */
   acceptUpstream(conn: Connection, id: number, hello: Hello): void {
-    if (hello.epoch < this.epoch) throw new CatenaError(ErrorCode.staleEpoch, `epoch ${hello.epoch} is older than this node's ${this.epoch}`);
-    if (hello.epoch > this.epoch || hello.nodeId !== this.predecessorId) {
-      throw new CatenaError(ErrorCode.unavailable, `node ${this.config.nodeId} does not yet know ${hello.nodeId} as its predecessor in epoch ${hello.epoch}`);
-    }
+    const refusal = upstreamRefusal(this.config.nodeId, this.epoch, this.predecessorId, hello);
+    if (refusal) throw refusal;
     if (this.upstream && this.upstream !== conn) this.upstream.close();
     this.upstream = conn;
     this.commitFloor = Math.max(this.commitFloor, hello.commitEnd);
@@ -425,13 +418,10 @@ export class Replica {
   async truncate(conn: Connection, epoch: number, offset: number): Promise<void> {
     if (conn !== this.upstream || epoch !== this.epoch) return;
     const committed = Math.max(this.commitEnd, this.recordedCommit);
-    if (offset < committed && this.role !== "syncing") {
-      throw new CatenaError(ErrorCode.diverged, `refusing to truncate at ${offset}: entries below ${committed} are committed`);
-    }
-    if (offset < committed) {
-      // Only a syncing node (not part of the commit) is told this, by a tail that may itself have
-      // lost committed entries to a power loss of every node (sync "interval"/"none"): the chain went
-      // on from a log that lacks what this node had recorded as committed. Recopy from the chain.
+    const decision = truncateDecision(offset, committed, this.role);
+    if (decision.kind === "refuse") throw decision.error;
+    if (decision.lowerCommitTo !== null) {
+      // The chain went on from a log that lacks what this node had recorded as committed: recopy.
       this.logger.warn("dropping entries recorded as committed that the chain no longer has", { chain: this.chainId, from: offset, recordedCommit: committed });
       this.commitFile.lower(offset);
       this.marks.commitLowered(offset);
@@ -462,10 +452,8 @@ export class Replica {
 
   replicate(conn: Connection, frame: Uint8Array, r: Replicate): void {
     if (conn !== this.upstream) throw new CatenaError(ErrorCode.staleEpoch, "replication from a node that is not this node's predecessor");
-    if (r.chainId !== this.chainId) throw new CatenaError(ErrorCode.badFrame, `batch for chain ${r.chainId} on a stream of chain ${this.chainId}`);
-    if (r.epoch < this.epoch) throw new CatenaError(ErrorCode.staleEpoch, `batch from epoch ${r.epoch}, this node is in epoch ${this.epoch}`);
-    const end = this.log.endOffset;
-    if (r.firstOffset !== end) throw new CatenaError(ErrorCode.diverged, `batch starts at offset ${r.firstOffset} but this node's log ends at ${end}`);
+    const refusal = batchRefusal(this.chainId, this.epoch, this.log.endOffset, r);
+    if (refusal) throw refusal;
     const scan = scanRecords(frame, r.recordsStart, frame.length, r.firstOffset, this.config.limits.recordBytesMax);
     if (!scan.ok || scan.count !== r.count) {
       throw new CatenaError(ErrorCode.badFrame, `replication batch at offset ${r.firstOffset} failed its check: ${scan.ok ? `holds ${scan.count} records, header says ${r.count}` : scan.problem}`);
@@ -687,16 +675,19 @@ export class Replica {
     }
   }
 
-  /** Only the current tail, holding its lease and knowing the commit end of its epoch, answers
-   * reads, LATEST and subscriptions: anything else could answer from a stale commit end. */
+  /** Only the current tail, knowing the commit end of its epoch, serves (src/chain/replica-rules.ts). */
   private checkServing(): void {
-    if (!this.isTail) throw new CatenaError(ErrorCode.notServing, `node ${this.config.nodeId} is not the tail of chain ${this.chainId}; reads go to the tail`);
-    if (!this.hasLease()) throw new CatenaError(ErrorCode.notServing, `node ${this.config.nodeId} has lost contact with the master and serves no reads until it is back`);
-    // After a restart the commit end starts again from what the durable watermark proves; until
-    // it reaches what this node (or its predecessor) had seen committed, an answer could be stale.
-    if (!this.isHead && (!this.durableSeen || this.commitEnd < Math.max(this.commitFloor, this.recordedCommit))) {
-      throw new CatenaError(ErrorCode.notServing, `node ${this.config.nodeId} became the tail moments ago and is still learning the commit end`);
-    }
+    const refusal = servingRefusal({
+      nodeId: this.config.nodeId,
+      chainId: this.chainId,
+      role: this.role,
+      hasLease: this.hasLease(),
+      durableSeen: this.durableSeen,
+      commitEnd: this.commitEnd,
+      commitFloor: this.commitFloor,
+      recordedCommit: this.recordedCommit,
+    });
+    if (refusal) throw refusal;
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
