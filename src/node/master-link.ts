@@ -38,6 +38,9 @@ export class MasterLink {
   private leaseFrom = -Infinity;
   private leaseMs = 0;
   private leaseUntil = -Infinity;
+  /** The heartbeat period: the node's heartbeat_ms until the master answers, then the master's, so
+   * that a node configured slower than the master's lease does not lose its lease between beats. */
+  private periodMs: number;
 
   /** True while the master answered a request sent less than a lease ago. */
   hasLease(): boolean {
@@ -49,7 +52,9 @@ export class MasterLink {
     private readonly addresses: NodeAddresses,
     private readonly host: MasterLinkHost,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.periodMs = config.heartbeatMs;
+  }
 
   private get base(): string {
     return `${this.config.tls ? "https" : "http"}://${formatAddress(this.config.master)}`;
@@ -84,10 +89,10 @@ export class MasterLink {
       this.lastRefusal = "";
       this.lastContact = Date.now();
     } catch (e) {
-      if (e instanceof LayoutRefused) this.logRefusal(e);
+      if (e instanceof LayoutRefused || e instanceof LayoutNotApplied) this.logRefusal(e);
       else if (this.failures++ % 50 === 0) this.log.warn("cannot reach the master; retrying", { master: formatAddress(this.config.master), error: (e as Error).message });
     }
-    if (!this.stopped && generation === this.generation) this.timer = setTimeout(() => void this.tick(generation), this.config.heartbeatMs);
+    if (!this.stopped && generation === this.generation) this.timer = setTimeout(() => void this.tick(generation), this.periodMs);
   }
 
   private async join(): Promise<void> {
@@ -100,11 +105,10 @@ export class MasterLink {
       throw new Error(`the master refused the join: ${error}`);
     }
     if (!res.ok) throw new Error(`join answered HTTP ${res.status}${res.status === 401 ? " (the master wants a valid node token: auth.node_token_file)" : ""}`);
-    const { chains, leaseMs } = checkAnswer(await res.json());
-    this.renewLease(sentAt, leaseMs);
+    const answer = checkAnswer(await res.json());
     this.joined = true;
-    this.log.info("joined the master", { master: formatAddress(this.config.master), chains: chains.map((c) => c.chainId) });
-    await this.host.layouts(chains);
+    this.log.info("joined the master", { master: formatAddress(this.config.master), chains: answer.chains.map((c) => c.chainId) });
+    await this.applied(sentAt, answer);
   }
 
   private async heartbeat(): Promise<void> {
@@ -116,16 +120,27 @@ export class MasterLink {
       return;
     }
     if (!res.ok) throw new Error(`heartbeat answered HTTP ${res.status}${res.status === 401 ? " (the master wants a valid node token: auth.node_token_file)" : ""}`);
-    const { chains, leaseMs } = checkAnswer(await res.json());
-    this.renewLease(sentAt, leaseMs);
-    await this.host.layouts(chains);
+    await this.applied(sentAt, checkAnswer(await res.json()));
+  }
+
+  /** The lease is renewed only once the layouts are applied: a node that could not take its place
+   * (its replica would not open) must not act as head or tail on an older one. */
+  private async applied(sentAt: number, answer: MasterAnswer): Promise<void> {
+    try {
+      await this.host.layouts(answer.chains);
+    } catch (e) {
+      throw new LayoutNotApplied(`could not apply the master's layout: ${(e as Error).message}`);
+    }
+    this.periodMs = answer.heartbeatMs;
+    this.renewLease(sentAt, answer.leaseMs);
   }
 
   /** Said once per distinct problem: the master repeats it in every answer until it is fixed. */
-  private logRefusal(e: LayoutRefused): void {
+  private logRefusal(e: LayoutRefused | LayoutNotApplied): void {
     if (e.message === this.lastRefusal) return;
     this.lastRefusal = e.message;
-    this.log.error("refused the master's answer, and with it the lease: its state looks damaged; check the master's log and its state file", { master: formatAddress(this.config.master), problem: e.message });
+    const what = e instanceof LayoutRefused ? "refused the master's answer, and with it the lease: its state looks damaged; check the master's log and its state file" : "could not take the place the master gave this node, so it holds no lease; retrying with every heartbeat";
+    this.log.error(what, { master: formatAddress(this.config.master), problem: e.message });
   }
 
   private renewLease(sentAt: number, leaseMs: number): void {
@@ -147,10 +162,22 @@ export class MasterLink {
 
 /** The master's answer to a join or heartbeat, every layout checked before any is applied and
  * before the answer renews the lease. */
-function checkAnswer(body: unknown): { chains: ChainLayoutJson[]; leaseMs: number } {
-  const { chains, leaseMs } = (body ?? {}) as { chains?: unknown; leaseMs?: unknown };
+interface MasterAnswer {
+  chains: ChainLayoutJson[];
+  leaseMs: number;
+  heartbeatMs: number;
+}
+
+/** Applying the master's layout failed here (a replica that would not open): no lease for it. */
+class LayoutNotApplied extends Error {}
+
+function checkAnswer(body: unknown): MasterAnswer {
+  const { chains, leaseMs, heartbeatMs } = (body ?? {}) as { chains?: unknown; leaseMs?: unknown; heartbeatMs?: unknown };
   if (!Array.isArray(chains)) throw new LayoutRefused(`the answer carries no list of chains, got ${JSON.stringify(chains)?.slice(0, 60)}`);
   for (const c of chains) parseLayout(c as ChainLayoutJson);
   if (typeof leaseMs !== "number" || !Number.isSafeInteger(leaseMs) || leaseMs <= 0) throw new LayoutRefused(`leaseMs must be a positive integer, got ${JSON.stringify(leaseMs)}`);
-  return { chains: chains as ChainLayoutJson[], leaseMs };
+  if (typeof heartbeatMs !== "number" || !Number.isSafeInteger(heartbeatMs) || heartbeatMs <= 0 || heartbeatMs >= leaseMs) {
+    throw new LayoutRefused(`heartbeatMs must be a positive integer below leaseMs (${leaseMs}), got ${JSON.stringify(heartbeatMs)}`);
+  }
+  return { chains: chains as ChainLayoutJson[], leaseMs, heartbeatMs };
 }

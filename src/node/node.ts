@@ -176,6 +176,10 @@ export class StorageNode {
       return replica;
     })();
     this.opening.set(chainId, opened);
+    // A failed open is not remembered: the next layout tries again (the disk may be back).
+    opened.catch(() => {
+      if (this.opening.get(chainId) === opened) this.opening.delete(chainId);
+    });
     return opened;
   }
 
