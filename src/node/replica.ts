@@ -183,7 +183,7 @@ export class Replica {
       this.upstream = null;
     }
     if (this.isHead && !wasHead) this.rebuildDedup();
-    if (wasHead && !this.isHead) this.pendingAppends.clear();
+    if (wasHead && !this.isHead) this.demoted();
     // Out of the chain, no commits reach this replica any more: its subscribers would go silent.
     if (this.role === "none" || this.role === "syncing") this.endSubscriptions(`node ${this.config.nodeId} left chain ${this.chainId} (epoch ${this.epoch}); subscribe at the new tail`);
     this.logger.info("chain layout applied", { chain: this.chainId, epoch: this.epoch, role: this.role, successor: successor?.id ?? null, predecessor: this.predecessorId });
@@ -200,6 +200,19 @@ export class Replica {
     if (this.olderLayoutLogged === epoch) return;
     this.olderLayoutLogged = epoch;
     this.logger.warn(`the master's layout of chain ${this.chainId} has epoch ${epoch}, older than this node's ${this.epoch}: ignored until the master catches up (is its state file an old copy?)`);
+  }
+
+  /**
+   * No longer head: nothing written here waits for its commit any more, and the retries held for
+   * their originals are answered notHead, to be sent to the new head (which checks them against
+   * its own log). Left waiting, one could be acknowledged at an offset this log later holds
+   * another entry at, once the chain truncates what it did not commit.
+   */
+  private demoted(): void {
+    this.pendingAppends.clear();
+    const err = new CatenaError(ErrorCode.notHead, `node ${this.config.nodeId} stopped being the head of chain ${this.chainId}; send the append to the new head`);
+    for (const d of this.duplicates) d.conn.send(encodeError(d.id, err));
+    this.duplicates = [];
   }
 
   /** This node wrote or synced more: move the watermark; a syncing node reports its progress. */
