@@ -283,9 +283,16 @@ export class Log {
     if (this.failure) throw this.failure;
   }
 
+  /** Why the log takes no writes now (failed, truncating, closing), or null when it does. */
+  get writeRefusal(): string | null {
+    if (this.failure) return `log in ${this.opts.dir} failed earlier and takes no more writes: ${this.failure.message}`;
+    if (this.state !== "open") return `log in ${this.opts.dir} is ${this.state}: no writes now`;
+    return null;
+  }
+
   private assertWritable(): void {
-    if (this.failure) throw new Error(`log in ${this.opts.dir} failed earlier and takes no more writes: ${this.failure.message}`);
-    if (this.state !== "open") throw new Error(`log in ${this.opts.dir} is ${this.state}: no writes now`);
+    const refusal = this.writeRefusal;
+    if (refusal) throw new Error(refusal);
   }
 
   private fail(err: Error): void {

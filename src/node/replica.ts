@@ -356,17 +356,19 @@ export class Replica {
       for (let k = 0; k < p.payloads.length; k++) pos = encodeRecordInto(frame, dv, pos, offset++, p.clientId, p.firstRequestId + k, p.payloads[k]);
     }
     writeReplicateHeader(dv, frame.length, this.chainId, this.epoch, first, offset - first);
+    // A log that takes no writes now (failed, closing) refuses the batch before any of it is
+    // forwarded, so "nothing was written" is true.
+    const refusal = this.log.writeRefusal;
+    if (refusal) return this.refuseBatch(pending, start, end, `node ${this.config.nodeId} could not write to its log, so nothing was written: ${refusal}`);
     try {
       this.stored(frame, first, offset);
     } catch (e) {
-      // The log failed (disk full, I/O error): nothing here was written, so nothing is remembered
-      // as written; the clients hear of it and retry elsewhere once this node is replaced.
-      const err = new CatenaError(ErrorCode.unavailable, `node ${this.config.nodeId} could not write to its log: ${(e as Error).message}`);
-      for (let i = start; i < end; i++) {
-        this.pendingAppends.release(pending[i].conn, pending[i].payloads.length);
-        pending[i].conn.send(encodeError(pending[i].id, err));
-      }
-      return;
+      // The write failed after the batch was forwarded (the head forwards first): the successor
+      // may hold it. A new stream makes the handshake drop what this log lacks; the entries may
+      // still commit if the successor takes over as head, so the clients are told they may have
+      // been written, and a resend with the same request ids is written at most once.
+      this.restartDownstream();
+      return this.refuseBatch(pending, start, end, `node ${this.config.nodeId} could not write to its log after forwarding the entries, so they may or may not have been written; send them again with the same request ids (each is written at most once): ${(e as Error).message}`);
     }
     offset = first;
     for (let i = start; i < end; i++) {
@@ -376,6 +378,26 @@ export class Replica {
       this.pendingAppends.wrote(p.conn, p.payloads.length, offset);
     }
     this.commitTimer.written(offset, startedMs);
+  }
+
+  /** Answers every append of pending[start, end) with `message`: none of them is remembered as written. */
+  private refuseBatch(pending: PendingAppend[], start: number, end: number, message: string): void {
+    const err = new CatenaError(ErrorCode.unavailable, message);
+    for (let i = start; i < end; i++) {
+      this.pendingAppends.release(pending[i].conn, pending[i].payloads.length);
+      pending[i].conn.send(encodeError(pending[i].id, err));
+    }
+  }
+
+  /** A new stream to the same successor: its handshake checks the successor's log against this one. */
+  private restartDownstream(): void {
+    if (!this.downstream) return;
+    const { successorId, address } = this.downstream;
+    this.downstream.stop();
+    this.downstream = new Downstream(successorId, address, this.downstreamHost());
+    // The effects above went to the stream just stopped: the new one announces DURABLE too
+    // (once this epoch's value from the predecessor is known, as everywhere: see applyLayout).
+    if (this.isHead || this.durableSeen) this.downstream.announceDurable(this.marks.prefixDurable);
   }
 
   /** A batch is in the local log: forward it and move the watermark. */
@@ -447,14 +469,7 @@ export class Replica {
     // upstream, and what was already forwarded downstream.
     this.apply(this.marks.localTruncated(this.ackableEnd()));
     this.lastSyncProgress = -1;
-    if (this.downstream) {
-      const { successorId, address } = this.downstream;
-      this.downstream.stop();
-      this.downstream = new Downstream(successorId, address, this.downstreamHost());
-      // The effects above went to the stream just stopped: the new one announces DURABLE too
-      // (once this epoch's value from the predecessor is known, as everywhere: see applyLayout).
-      if (this.durableSeen) this.downstream.announceDurable(this.marks.prefixDurable);
-    }
+    this.restartDownstream();
     this.logger.warn("truncated entries the chain does not have", { chain: this.chainId, from: offset, droppedTo: before });
     if (conn === this.upstream && conn.isOpen) conn.send(this.describeLog(0));
   }

@@ -26,7 +26,7 @@ function fakeMaster(answer: { leaseMs: number; heartbeatMs: number }) {
     },
   });
   servers.push(server);
-  return { port: server.port, seen };
+  return { port: server.port!, seen };
 }
 
 function link(masterPort: number, heartbeatMs: number, layouts: () => Promise<void>): MasterLink {

@@ -46,3 +46,28 @@ test("demotion answers held duplicates with notHead instead of leaving them wait
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a head whose log takes no writes refuses a batch before forwarding any of it, and says nothing was written", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "catena-refuse-"));
+  const sent: Uint8Array[] = [];
+  const conn = { send: (b: Uint8Array) => (sent.push(b.slice()), true), isOpen: true, queuedBytes: 0 } as unknown as Connection;
+  const log = await Log.open({ dir: join(dir, "chain-1"), segmentBytes: 1 << 20, indexIntervalBytes: 4096, recordBytesMax: 1 << 16, sync: "always", syncIntervalMs: 5 });
+  const config = parseNodeConfig(
+    `[node]\nid = "a"\n[log]\ndir = "${dir}"\nsegment_bytes = 1048576\n[limits]\nrecord_bytes_max = 65536\nbatch_bytes_max = 65536\n[frontend]\nserver_addr = "127.0.0.1:0"\n[replication]\nserver_addr = "127.0.0.1:0"\n[admin]\nserver_addr = "127.0.0.1:0"\n[management]\nmanagement_server_addr = "127.0.0.1:1"\n`,
+    "test.toml",
+  );
+  const replica = new Replica(1, log, config, createLogger({ node: "a" }, { write: () => {} }), () => true);
+  try {
+    replica.applyLayout({ chainId: 1, epoch: 1, members: [{ id: "a", clientAddr: { host: "127.0.0.1", port: 1 }, replicationAddr: { host: "127.0.0.1", port: 1 } }], syncing: null });
+    const closing = log.close();
+    replica.append(conn, 5, { chainId: 1, clientId: 7, firstRequestId: 1, payloads: [new TextEncoder().encode("x")] });
+    await new Promise((r) => setImmediate(r));
+    await closing;
+    const err = decodeError(sent.find((b) => b[4] === FrameType.error)!);
+    expect(err.code).toBe(ErrorCode.unavailable);
+    expect(err.message).toContain("so nothing was written");
+    expect(replica.stats.batches).toBe(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
