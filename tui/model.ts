@@ -1,6 +1,6 @@
 // From a feed to what each row of the screen says: order, lag, rates, sync progress. Pure.
 
-import type { ChainInfo, ClusterSnapshot, NodeInfo, NodeStatus } from "./cluster.ts";
+import type { ChainInfo, ClusterDocument, NodeInfo, NodeStatus } from "../src/client/cluster-document.ts";
 import { rateAt, sparkline } from "./metrics.ts";
 import type { Feed, StatusEntry } from "./state.ts";
 
@@ -36,7 +36,7 @@ export function toneOf(state: string): Tone {
 }
 
 /** Every chain's members head → tail and its syncing node, chain by chain, then the others. */
-export function orderNodes(snapshot: ClusterSnapshot | null): NodeInfo[] {
+export function orderNodes(snapshot: ClusterDocument | null): NodeInfo[] {
   if (!snapshot) return [];
   const byId = new Map(snapshot.nodes.map((n) => [n.id, n]));
   const out: NodeInfo[] = [];
@@ -55,7 +55,7 @@ export function orderNodes(snapshot: ClusterSnapshot | null): NodeInfo[] {
 }
 
 /** The chain a node belongs to, or (for a node outside every chain) the first chain. */
-export function chainOf(snapshot: ClusterSnapshot, node: NodeInfo): ChainInfo | null {
+export function chainOf(snapshot: ClusterDocument, node: NodeInfo): ChainInfo | null {
   return snapshot.chains.find((c) => c.chainId === node.chainId) ?? snapshot.chains.find((c) => c.members.includes(node.id)) ?? snapshot.chains[0] ?? null;
 }
 

@@ -4,7 +4,7 @@
 // `live` follows the master; `frozen` is what the screen shows while paused. Pausing keeps the
 // feed running underneath, so resuming shows the present, with an unbroken sparkline.
 
-import type { ClusterEvent, ClusterSnapshot, NodeStatus } from "./cluster.ts";
+import type { ClusterEvent, ClusterDocument, NodeStatus } from "../src/client/cluster-document.ts";
 import { advance, emptyTrack, type Track } from "./metrics.ts";
 import { orderNodes } from "./model.ts";
 
@@ -24,7 +24,7 @@ export interface StatusEntry {
 
 export interface Feed {
   link: Link;
-  cluster: ClusterSnapshot | null;
+  cluster: ClusterDocument | null;
   /** When `cluster` arrived. */
   polledAt: number;
   /** Time of the latest feed action (poll answered or failed). */
@@ -55,7 +55,7 @@ export interface TuiState {
 }
 
 export type Action =
-  | { type: "cluster"; at: number; snapshot: ClusterSnapshot }
+  | { type: "cluster"; at: number; snapshot: ClusterDocument }
   | { type: "unreachable"; at: number; reason: string }
   | { type: "status"; at: number; nodeId: string; status: NodeStatus | null; reason: string | null }
   | { type: "event"; event: ClusterEvent }

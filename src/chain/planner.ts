@@ -5,6 +5,7 @@
 // and only then tells anyone (etcd-io/raft's Ready: persist before you send). No clock, timer,
 // file or network in here.
 
+import { isSyncPolicy, syncRules } from "./sync-policy.ts";
 import { EPOCH_MAX, type ChainRecord, type ChainReport, type JoinRequest, type MasterState, type NodeLimits, type NodeRecord, type PlannedEvent } from "./control.ts";
 
 export interface PlannerConfig {
@@ -257,10 +258,10 @@ export class MasterPlanner {
     }
   }
 
-  /** The log end of a sync = "always" node whose log stops short of the chain's commit floor, else null. */
+  /** The log end of a node whose acknowledged entries are durable (sync "always") and whose log stops short of the chain's commit floor, else null. */
   private lostCommitted(chain: ChainRecord, req: JoinRequest): number | null {
     const floor = this.commitFloor(chain);
-    if (req.sync !== "always" || floor === 0) return null;
+    if (!isSyncPolicy(req.sync) || !syncRules(req.sync).durableAcks || floor === 0) return null;
     const end = req.chains.find((r) => r.chainId === chain.chainId)?.logEnd ?? 0;
     return end < floor ? end : null;
   }

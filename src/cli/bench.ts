@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { runLoad, type LoadMode, type LoadResult } from "../bench/load.ts";
+import { isSyncPolicy, SYNC_POLICIES } from "../chain/sync-policy.ts";
 import { UsageError, boolFlag, intFlag, stringFlag, type Parsed } from "./args.ts";
 import { startLocalCluster, type LocalCluster } from "./cluster-runner.ts";
 import { clientOptions } from "./common.ts";
@@ -14,7 +15,7 @@ export async function runBench(p: Parsed): Promise<number> {
   const sync = stringFlag(p, "sync") ?? "always";
   const mode = stringFlag(p, "mode") ?? "append";
   if (!["append", "read", "mixed", "subscribe"].includes(mode)) throw new UsageError(`bench: --mode must be append, read, mixed or subscribe, got "${mode}"`);
-  if (!["always", "interval", "none"].includes(sync)) throw new UsageError(`bench: --sync must be always, interval or none, got "${sync}"`);
+  if (!isSyncPolicy(sync)) throw new UsageError(`bench: --sync must be one of ${SYNC_POLICIES.join(", ")}, got "${sync}"`);
   let cluster: LocalCluster | null = null;
   let dir: string | null = null;
   let security: { token?: string; ca?: string } = {};
@@ -34,7 +35,7 @@ export async function runBench(p: Parsed): Promise<number> {
       security = { token: read("client.token").trim(), ca: read("ca.crt") };
     }
     if (!json) console.error(`starting a local master and 3 nodes (sync = "${sync}"${secureDir ? ", TLS and tokens" : ""}) in ${dir}`);
-    cluster = await startLocalCluster({ dir, sync: sync as "always", secureDir: secureDir ? resolve(secureDir) : undefined });
+    cluster = await startLocalCluster({ dir, sync, secureDir: secureDir ? resolve(secureDir) : undefined });
     master = cluster.masterUrl;
     // Interrupted, it still stops the processes it started and removes their directory.
     const local = cluster;

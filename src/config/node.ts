@@ -7,8 +7,9 @@ import { DocumentReader, type KnownKeys, type SectionReader } from "./schema.ts"
 import { AUTH_KEYS, TLS_KEYS, readAuth, readTls, type AuthTokens, type TlsMaterial } from "./security.ts";
 import { readSized } from "./sized.ts";
 
-export const SYNC_POLICIES = ["always", "interval", "none"] as const;
-export type SyncPolicy = (typeof SYNC_POLICIES)[number];
+import { SYNC_POLICIES, type SyncPolicy } from "../chain/sync-policy.ts";
+
+export { SYNC_POLICIES, type SyncPolicy };
 
 export const NODE_ID_PATTERN = /^[a-z0-9_-]{1,64}$/;
 

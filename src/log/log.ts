@@ -9,6 +9,7 @@ import { type LogOptions, LogRangeError, checkOptions, isSystemError } from "./o
 import { CursorCache, readRecords } from "./read.ts";
 import { type RecoveryReport, recoverSegments } from "./recovery.ts";
 import { Segment, type SegmentLimits } from "./segment.ts";
+import { syncRules, type SyncRules } from "../chain/sync-policy.ts";
 import { type FdatasyncFn, GroupCommit, type SyncRound } from "./sync.ts";
 
 export { type LogOptions, LogRangeError, type SyncPolicy } from "./options.ts";
@@ -90,6 +91,7 @@ export class Log {
   private readonly cursors = new CursorCache(CURSORS_MAX);
   private readonly scratch = new Uint8Array(SCRATCH_BYTES);
   private readonly limits: SegmentLimits;
+  private readonly rules: SyncRules;
   /** Sealed segments with their index in memory, the one read last at the end. */
   private readonly indexed: Segment[] = [];
 
@@ -100,6 +102,7 @@ export class Log {
     readonly recovery: RecoveryReport,
   ) {
     this.limits = { indexIntervalBytes: opts.indexIntervalBytes, recordBytesMax: opts.recordBytesMax };
+    this.rules = syncRules(opts.sync);
     this.durable = this.endOffset;
     for (const segment of segments.slice(0, -1)) {
       segment.sealIndex();
@@ -203,7 +206,7 @@ export class Log {
     }
     this.wakeZeroing();
     this.prepareNext();
-    if (this.opts.sync === "always") this.commits.request();
+    if (this.rules.syncsEachAppend) this.commits.request();
   }
 
   /**
@@ -241,7 +244,7 @@ export class Log {
       this.truncation = null;
       if (this.state === "truncating") this.state = "open";
     }
-    if (this.opts.sync === "always" && this.state === "open") this.commits.request();
+    if (this.rules.syncsEachAppend && this.state === "open") this.commits.request();
   }
 
   private async truncateWhenIdle(offset: number): Promise<void> {

@@ -3,7 +3,9 @@
 import { RECORD_HEADER_BYTES } from "../protocol/record.ts";
 import type { FdatasyncFn } from "./sync.ts";
 
-export type SyncPolicy = "always" | "interval" | "none";
+import { isSyncPolicy, SYNC_POLICIES, type SyncPolicy } from "../chain/sync-policy.ts";
+
+export type { SyncPolicy };
 
 export interface LogOptions {
   /** Created if missing. */
@@ -59,7 +61,7 @@ export function checkOptions(opts: LogOptions): void {
     fail("segmentBytes", opts.segmentBytes, `must be an integer in [recordBytesMax, ${SEGMENT_BYTES_MAX}]`);
   }
   if (!isCount(opts.indexIntervalBytes)) fail("indexIntervalBytes", opts.indexIntervalBytes, "must be a positive integer");
-  if (!["always", "interval", "none"].includes(opts.sync)) fail("sync", opts.sync, 'must be "always", "interval" or "none"');
+  if (!isSyncPolicy(opts.sync)) fail("sync", opts.sync, `must be one of ${SYNC_POLICIES.join(", ")}`);
   if (opts.sync === "interval" && !isCount(opts.syncIntervalMs)) {
     fail("syncIntervalMs", opts.syncIntervalMs, "must be a positive integer of milliseconds");
   }

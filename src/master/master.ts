@@ -4,6 +4,7 @@
 
 import { JoinRefused, RemoveRefused, ReportRefused, type ChainRecord, type ChainReport, type ClusterEvent, type JoinRequest, type MasterState, type NodeRecord, type PlannedEvent } from "../chain/control.ts";
 import { MasterPlanner, roleOf, type Ready, type Step } from "../chain/planner.ts";
+import type { ClusterDocument, NodeInfo } from "../client/cluster-document.ts";
 import type { MasterConfig } from "../config/index.ts";
 import type { Logger } from "../util/logger.ts";
 import { StallClock } from "./stall-clock.ts";
@@ -131,8 +132,8 @@ export class Master {
 
   // ---- views ---------------------------------------------------------------------------------
 
-  /** The document behind GET /v1/cluster. */
-  cluster() {
+  /** The document behind GET /v1/cluster (its one definition: src/client/cluster-document.ts). */
+  cluster(): ClusterDocument {
     const state = this.planner.state;
     return {
       replicationFactor: this.config.replicationFactor,
@@ -159,7 +160,7 @@ export class Master {
     };
   }
 
-  private nodeView(n: NodeRecord) {
+  private nodeView(n: NodeRecord): NodeInfo {
     const state = this.planner.state;
     const alive = this.planner.liveness(n.id);
     const chain = state.chains.find((c) => c.members.includes(n.id) || c.syncing === n.id);

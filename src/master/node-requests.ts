@@ -3,7 +3,8 @@
 // persisted and handed to every node and client. A problem comes back as one line for HTTP 400.
 
 import { parseAddress } from "../config/address.ts";
-import { NODE_ID_PATTERN, SYNC_POLICIES } from "../config/node.ts";
+import { isSyncPolicy, SYNC_POLICIES } from "../chain/sync-policy.ts";
+import { NODE_ID_PATTERN } from "../config/node.ts";
 import type { ChainReport, JoinRequest, NodeLimits } from "../chain/control.ts";
 
 /** A join or heartbeat body larger than this is refused unread (a report is ~200 bytes a chain). */
@@ -64,7 +65,7 @@ export function parseJoin(body: unknown): JoinRequest | string {
   }
   const reportsProblem = checkReports(b.chains);
   if (reportsProblem) return reportsProblem;
-  if (b.sync !== undefined && !SYNC_POLICIES.includes(b.sync as never)) return `sync must be one of ${SYNC_POLICIES.join(", ")}, got ${show(b.sync)}`;
+  if (b.sync !== undefined && !isSyncPolicy(b.sync)) return `sync must be one of ${SYNC_POLICIES.join(", ")}, got ${show(b.sync)}`;
   const limits = checkLimits(b.limits);
   if (typeof limits === "string") return limits;
   return {

@@ -4,6 +4,7 @@
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { dialableAddress, formatAddress, type NodeConfig } from "../config/index.ts";
+import { syncRules } from "../chain/sync-policy.ts";
 import { Log } from "../log/log.ts";
 import { CatenaError, ErrorCode } from "../protocol/errors.ts";
 import type { Connection } from "../transport/connection.ts";
@@ -245,7 +246,7 @@ export class StorageNode {
       role: r.role,
       logEnd: r.log.endOffset,
       durableEnd: r.log.durableEnd,
-      ackableEnd: this.config.log.sync === "always" ? r.log.durableEnd : r.log.endOffset,
+      ackableEnd: syncRules(this.config.log.sync).ackableEnd(r.log),
       commitEnd: r.commitEnd,
       bytes: r.log.bytes,
       checked: r.upstreamChecked,

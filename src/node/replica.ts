@@ -7,6 +7,7 @@
 
 import { join } from "node:path";
 import { batchRefusal, placeInLayout, servingRefusal, truncateDecision, upstreamRefusal, type Role } from "../chain/replica-rules.ts";
+import { syncRules, type SyncRules } from "../chain/sync-policy.ts";
 import { Watermarks, type WatermarkEffects } from "../chain/watermarks.ts";
 import type { NodeConfig } from "../config/index.ts";
 import type { Log } from "../log/log.ts";
@@ -100,6 +101,7 @@ export class Replica {
   private readonly ackWatchers = new Map<number, Connection>();
   private readonly subscriptions = new Set<Subscription>();
   readonly stats = { appends: 0, appendBytes: 0, batches: 0 };
+  private readonly sync: SyncRules;
 
   constructor(
     readonly chainId: number,
@@ -111,13 +113,14 @@ export class Replica {
     commitSeconds: Observer = { observe() {} },
   ) {
     this.logger = logger.child({ chain: chainId, epoch: () => this.epoch });
+    this.sync = syncRules(config.log.sync);
     this.commitTimer = new CommitTimer(commitSeconds);
     this.marks = new Watermarks(false, false, 0);
     this.pendingAppends = new PendingAppends(config.limits.pendingAppendsMax);
     this.commitFile = new CommitFile(join(config.log.dir, `chain-${chainId}`));
     this.localProgress();
     log.onDurable = () => {
-      if (config.log.sync === "always") this.localProgress();
+      if (this.sync.syncsEachAppend) this.localProgress();
     };
   }
 
@@ -153,7 +156,7 @@ export class Replica {
   }
 
   private ackableEnd(): number {
-    return this.config.log.sync === "always" ? this.log.durableEnd : this.log.endOffset;
+    return this.sync.ackableEnd(this.log);
   }
 
   // ---- configuration from the master -------------------------------------------------------------
@@ -243,8 +246,8 @@ export class Replica {
       log: this.logger,
       tls: this.config.tls,
       nodeToken: this.config.auth.node ?? "",
-      mayLoseCommitted: this.config.log.sync !== "always",
-      forwardBeforeLocalWrite: this.config.log.sync === "always",
+      mayLoseCommitted: !this.sync.durableAcks,
+      forwardBeforeLocalWrite: this.sync.forwardBeforeLocalWrite,
       lacksCommitted: () => {
         this.lacksCommittedEpoch = this.epoch;
       },
@@ -414,7 +417,7 @@ export class Replica {
     this.stats.appends += end - first;
     this.stats.appendBytes += frame.length - REPLICATE_HEADER_BYTES;
     this.stats.batches++;
-    if (this.config.log.sync !== "always") this.localProgress();
+    if (!this.sync.syncsEachAppend) this.localProgress();
   }
 
   // ---- replication from the predecessor ----------------------------------------------------------

@@ -1,6 +1,6 @@
 // Fixture cluster documents for the TUI tests: no network, fixed times.
 
-import type { ClusterSnapshot, NodeInfo, NodeStatus } from "../../tui/cluster.ts";
+import type { ClusterDocument, NodeInfo, NodeStatus } from "../../src/client/cluster-document.ts";
 import { initialState, reduce, type Action, type TuiState } from "../../tui/state.ts";
 
 export const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
@@ -10,21 +10,24 @@ export function node(id: string, role: string, logEnd: number | null, over: Part
   const port = 7200 + id.length;
   return {
     id, clientAddr: `127.0.0.1:${port}`, replicationAddr: `127.0.0.1:${port + 1}`, adminAddr: `127.0.0.1:${port + 2}`,
-    chainId: 1, role, state: "serving", logEnd, durableEnd: logEnd, commitEnd: logEnd, bytes: null, heartbeatAgeMs: 40, syncTargetEnd: null, ...over,
+    chainId: 1, role, state: "serving", logEnd, durableEnd: logEnd, commitEnd: logEnd, bytes: null, heartbeatAgeMs: 40, syncTargetEnd: null, epoch: 3, lastHeartbeat: null, ...over,
   };
 }
 
 /** head → middle → tail, all serving, at log end `end`. */
-export function healthy(end: number, epoch = 3): ClusterSnapshot {
+export function healthy(end: number, epoch = 3): ClusterDocument {
   return {
-    chains: [{ chainId: 1, epoch, members: ["head", "middle", "tail"], head: "head", tail: "tail", syncing: null, waitingFor: null }],
+    chains: [{ chainId: 1, epoch, members: ["head", "middle", "tail"], head: "head", tail: "tail", syncing: null, waitingFor: null, status: "serving" }],
     nodes: [node("tail", "tail", end - 2), node("head", "head", end), node("middle", "middle", end - 1)],
     events: [
       { time: new Date(T0 - 60_000).toISOString(), kind: "joined", message: "node head joined chain 1 at position 1 (epoch 1)" },
       { time: new Date(T0 - 59_000).toISOString(), kind: "joined", message: "node middle joined chain 1 at position 2 (epoch 2)" },
       { time: new Date(T0 - 58_000).toISOString(), kind: "joined", message: "node tail joined chain 1 at position 3 (epoch 3)" },
     ],
+    replicationFactor: 3,
+    heartbeatMs: 100,
     failureTimeoutMs: 600,
+    leaseMs: 400,
   };
 }
 

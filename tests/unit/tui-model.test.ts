@@ -1,8 +1,8 @@
 // The TUI's pure parts: rates and sparklines, event merging, the SSE parser, document checks.
 
 import { describe, expect, test } from "bun:test";
-import { BadDocument, parseCluster } from "../../tui/cluster.ts";
-import { SseParser } from "../../tui/feed.ts";
+import { BadDocument, parseCluster } from "../../src/client/cluster-document.ts";
+import { SseParser } from "../../src/client/cluster.ts";
 import { overwriteFrame } from "../../tui/overwrite.ts";
 import { advance, emptyTrack, rateAt, sparkline, type Track } from "../../tui/metrics.ts";
 import { orderNodes, toneOf } from "../../tui/model.ts";

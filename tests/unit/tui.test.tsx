@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { render } from "ink-testing-library";
 import { useReducer, type Dispatch } from "react";
-import type { ClusterSnapshot } from "../../tui/cluster.ts";
+import type { ClusterDocument } from "../../src/client/cluster-document.ts";
 import { Screen } from "../../tui/components/screen.tsx";
 import { useKeys, type DemoControls } from "../../tui/hooks/use-keys.ts";
 import { initialState, reduce, type Action, type TuiState } from "../../tui/state.ts";
@@ -22,7 +22,7 @@ function frameOf(state: TuiState, columns = 80, rows = 24): string {
 const lineOf = (frame: string, id: string) => frame.split("\n").find((l) => new RegExp(`^[› ] ${id}\\s`).test(l)) ?? "";
 
 /** The middle node died: the master dropped it from the chain and bumped the epoch. */
-function middleFailed(end: number): ClusterSnapshot {
+function middleFailed(end: number): ClusterDocument {
   const base = healthy(end, 4);
   return {
     ...base,
@@ -88,7 +88,7 @@ describe("frames", () => {
     const head = 100_000;
     for (let i = 0; i <= 10; i++) {
       const base = healthy(head, 5);
-      const snapshot: ClusterSnapshot = {
+      const snapshot: ClusterDocument = {
         ...base,
         chains: [{ ...base.chains[0], members: ["head", "tail"], syncing: "middle" }],
         nodes: [

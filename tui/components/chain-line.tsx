@@ -3,7 +3,7 @@
 
 import { Text } from "ink";
 import { Fragment } from "react";
-import type { ChainInfo, NodeInfo } from "../cluster.ts";
+import type { ChainInfo, NodeInfo } from "../../src/client/cluster-document.ts";
 import { toneOf } from "../model.ts";
 import { toneColor } from "./tone.ts";
 

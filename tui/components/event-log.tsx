@@ -7,7 +7,7 @@
 // (GET /v1/cluster's events), and `catena status --json` prints it.
 
 import { Box, Text } from "ink";
-import type { ClusterEvent } from "../cluster.ts";
+import type { ClusterEvent } from "../../src/client/cluster-document.ts";
 import { clock, fit } from "../format.ts";
 import { eventColor } from "./tone.ts";
 

@@ -7,7 +7,7 @@
 // array fills the log meanwhile.
 
 import { useEffect, type Dispatch } from "react";
-import type { ClusterEvent, NodeInfo } from "../cluster.ts";
+import type { ClusterEvent, NodeInfo } from "../../src/client/cluster-document.ts";
 import { fetchCluster, fetchNodeStatus, readEventStream, reasonOf } from "../feed.ts";
 import type { Action } from "../state.ts";
 

@@ -1,7 +1,7 @@
-// What the TUI reads from the master (/v1/cluster, /v1/events) and the nodes (/v1/status), checked
-// on arrival: a document of the wrong shape is an operating error (the banner), never a crash in a
-// component. Fields an older master does not send (syncing, syncTargetEnd, bytes, event nodeId…)
-// are optional.
+// The control plane's documents as every reader sees them: the master's GET /v1/cluster and its
+// events, and a node's GET /v1/status. One definition and one check, used by the master (which
+// builds them), the client library, the CLI and the TUI. A document of the wrong shape is an
+// operating error for the reader, never a crash; fields an older master does not send are null.
 
 export interface ChainInfo {
   chainId: number;
@@ -13,6 +13,8 @@ export interface ChainInfo {
   syncing: string | null;
   /** Set while the chain waits for its last serving node to return. */
   waitingFor: string | null;
+  /** "serving", "no members yet", or why the chain is unavailable. */
+  status: string;
 }
 
 export interface NodeInfo {
@@ -32,6 +34,10 @@ export interface NodeInfo {
   heartbeatAgeMs: number | null;
   /** While syncing: the log end the node is catching up to. */
   syncTargetEnd: number | null;
+  /** The epoch of the node's last report. */
+  epoch: number | null;
+  /** Wall-clock time of its last heartbeat (ISO 8601). */
+  lastHeartbeat: string | null;
 }
 
 export interface ClusterEvent {
@@ -43,13 +49,18 @@ export interface ClusterEvent {
   epoch?: number;
   /** A refusal or warning the master saw this many times, word for word (one event, folded). */
   count?: number;
+  /** When it was last seen, for a folded event. */
+  lastTime?: string;
 }
 
-export interface ClusterSnapshot {
+export interface ClusterDocument {
   chains: ChainInfo[];
   nodes: NodeInfo[];
   events: ClusterEvent[];
+  replicationFactor: number | null;
+  heartbeatMs: number | null;
   failureTimeoutMs: number | null;
+  leaseMs: number | null;
 }
 
 export interface ChainStatus {
@@ -106,11 +117,12 @@ export function parseEvent(v: unknown): ClusterEvent | null {
   if (str(o.nodeId) !== null) event.nodeId = o.nodeId as string;
   if (num(o.epoch) !== null) event.epoch = o.epoch as number;
   if (num(o.count) !== null) event.count = o.count as number;
+  if (str(o.lastTime) !== null) event.lastTime = o.lastTime as string;
   return event;
 }
 
 /** The GET /v1/cluster document. Throws BadDocument when it is not one. */
-export function parseCluster(v: unknown): ClusterSnapshot {
+export function parseCluster(v: unknown): ClusterDocument {
   const doc = object(v, "the cluster document");
   const chains = array(doc.chains, "chains").map((c, i): ChainInfo => {
     const o = object(c, `chains[${i}]`);
@@ -118,7 +130,7 @@ export function parseCluster(v: unknown): ClusterSnapshot {
     const epoch = num(o.epoch);
     if (chainId === null || epoch === null) throw new BadDocument(`chains[${i}] has no chainId or epoch`);
     const members = array(o.members, `chains[${i}].members`).filter((m): m is string => typeof m === "string");
-    return { chainId, epoch, members, head: str(o.head), tail: str(o.tail), syncing: str(o.syncing), waitingFor: str(o.waitingFor) };
+    return { chainId, epoch, members, head: str(o.head), tail: str(o.tail), syncing: str(o.syncing), waitingFor: str(o.waitingFor), status: str(o.status) ?? "" };
   });
   const nodes = array(doc.nodes, "nodes").map((n, i): NodeInfo => {
     const o = object(n, `nodes[${i}]`);
@@ -137,10 +149,12 @@ export function parseCluster(v: unknown): ClusterSnapshot {
       bytes: num(o.bytes),
       heartbeatAgeMs: num(o.heartbeatAgeMs),
       syncTargetEnd: num(o.syncTargetEnd),
+      epoch: num(o.epoch),
+      lastHeartbeat: str(o.lastHeartbeat),
     };
   });
   const events = Array.isArray(doc.events) ? doc.events.map(parseEvent).filter((e): e is ClusterEvent => e !== null) : [];
-  return { chains, nodes, events, failureTimeoutMs: num(doc.failureTimeoutMs) };
+  return { chains, nodes, events, replicationFactor: num(doc.replicationFactor), heartbeatMs: num(doc.heartbeatMs), failureTimeoutMs: num(doc.failureTimeoutMs), leaseMs: num(doc.leaseMs) };
 }
 
 /** A node's GET /v1/status document. Throws BadDocument when it is not one. */
