@@ -2,6 +2,9 @@
 
 import type { ChainInfo, ClusterDocument, NodeInfo, NodeStatus } from "../src/client/cluster-document.ts";
 import { rateAt, sparkline } from "./metrics.ts";
+import { orderNodes } from "./order.ts";
+
+export { orderNodes };
 import type { Feed, StatusEntry } from "./state.ts";
 
 export type Tone = "ok" | "warn" | "bad" | "idle";
@@ -33,25 +36,6 @@ export function toneOf(state: string): Tone {
   if (state === "syncing") return "warn";
   if (state === "standby") return "idle";
   return "bad"; // failed, silent, unknown, and anything this TUI does not know yet
-}
-
-/** Every chain's members head → tail and its syncing node, chain by chain, then the others. */
-export function orderNodes(snapshot: ClusterDocument | null): NodeInfo[] {
-  if (!snapshot) return [];
-  const byId = new Map(snapshot.nodes.map((n) => [n.id, n]));
-  const out: NodeInfo[] = [];
-  const placed = new Set<string>();
-  for (const chain of snapshot.chains) {
-    for (const id of chain.syncing ? [...chain.members, chain.syncing] : chain.members) {
-      const node = byId.get(id);
-      if (node && !placed.has(id)) {
-        out.push(node);
-        placed.add(id);
-      }
-    }
-  }
-  for (const n of snapshot.nodes) if (!placed.has(n.id)) out.push(n);
-  return out;
 }
 
 /** The chain a node belongs to, or (for a node outside every chain) the first chain. */

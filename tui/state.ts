@@ -6,7 +6,7 @@
 
 import type { ClusterEvent, ClusterDocument, NodeStatus } from "../src/client/cluster-document.ts";
 import { advance, emptyTrack, type Track } from "./metrics.ts";
-import { orderNodes } from "./model.ts";
+import { orderNodes } from "./order.ts";
 
 export type Link =
   | { kind: "connecting"; since: number }

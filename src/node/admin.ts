@@ -4,14 +4,30 @@ import { Hono } from "hono";
 import { METRICS_CONTENT_TYPE } from "../metrics/registry.ts";
 import { TokenCheck, requireToken } from "../security/http.ts";
 import { logLevelRoutes } from "../security/log-level-route.ts";
-import type { StorageNode } from "./node.ts";
+import type { NodeConfig } from "../config/index.ts";
+import type { Logger } from "../util/logger.ts";
+import type { LogFailure } from "./log-failure.ts";
+import type { NodeMetrics } from "./metrics.ts";
+import type { Replica } from "./replica.ts";
+
+/** What the admin API reads from the node (the node passes itself; no import back to node.ts). */
+export interface AdminHost {
+  readonly config: NodeConfig;
+  readonly log: Logger;
+  readonly startedAt: number;
+  readonly lastMasterContact: number;
+  readonly logFailures: LogFailure[];
+  readonly replicas: ReadonlyMap<number, Replica>;
+  readonly metrics: NodeMetrics;
+  hasLease(): boolean;
+}
 
 export interface AdminServer {
   readonly port: number;
   stop(): void;
 }
 
-export function nodeStatus(node: StorageNode) {
+export function nodeStatus(node: AdminHost) {
   return {
     id: node.config.nodeId,
     uptimeMs: Date.now() - node.startedAt,
@@ -38,7 +54,7 @@ export function nodeStatus(node: StorageNode) {
   };
 }
 
-export function startAdmin(node: StorageNode): AdminServer {
+export function startAdmin(node: AdminHost): AdminServer {
   const app = new Hono();
   // Liveness: the process answers. Readiness: it has its lease from the master, serves a chain, and
   // no log of it has failed.
