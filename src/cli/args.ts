@@ -1,4 +1,7 @@
-// A small argv parser: --flag, --key value, --key=value, -k value, and positionals.
+// Command-line flags through node:util's parseArgs (built into Bun): --flag, --key value,
+// --key=value, -k value, and positionals; its errors become one UsageError line naming the command.
+
+import { parseArgs as parseArgv } from "node:util";
 
 export class UsageError extends Error {}
 
@@ -16,45 +19,45 @@ export interface Parsed {
   positionals: string[];
 }
 
-export function parseArgs(argv: string[], spec: FlagSpec, command: string): Parsed {
-  const flags = new Map<string, string | true>();
-  const positionals: string[] = [];
-  const values = new Set(spec.values ?? []);
-  const booleans = new Set([...(spec.booleans ?? []), "help"]);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--") {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith("-") || arg === "-") {
-      positionals.push(arg);
-      continue;
-    }
-    let name = arg.startsWith("--") ? arg.slice(2) : arg.slice(1);
-    let value: string | undefined;
-    const eq = name.indexOf("=");
-    if (eq >= 0) {
-      value = name.slice(eq + 1);
-      name = name.slice(0, eq);
-    }
-    if (!arg.startsWith("--")) name = spec.aliases?.[name] ?? (name === "h" ? "help" : name);
-    if (booleans.has(name)) {
-      if (value !== undefined) throw new UsageError(`${command}: --${name} takes no value`);
-      flags.set(name, true);
-    } else if (values.has(name)) {
-      if (value === undefined) {
-        if (i + 1 >= argv.length) throw new UsageError(`${command}: --${name} needs a value`);
-        value = argv[++i];
-      }
-      flags.set(name, value);
-    } else {
-      throw new UsageError(`${command}: unknown option ${arg}; see catena ${command} --help`);
-    }
-  }
-  return { flags, positionals };
+type Options = Record<string, { type: "string" | "boolean"; short?: string }>;
+
+function optionsOf(spec: FlagSpec): Options {
+  const options: Options = { help: { type: "boolean", short: "h" } };
+  for (const name of spec.values ?? []) options[name] = { type: "string" };
+  for (const name of spec.booleans ?? []) options[name] = { type: "boolean" };
+  for (const [short, name] of Object.entries(spec.aliases ?? {})) options[name] = { ...options[name], short };
+  return options;
 }
 
+export function parseArgs(argv: string[], spec: FlagSpec, command: string): Parsed {
+  const options = optionsOf(spec);
+  let parsed: ReturnType<typeof parseArgv>;
+  try {
+    parsed = parseArgv({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(usageProblem(e as Error & { code?: string }, options, command));
+  }
+  const flags = new Map<string, string | true>();
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (typeof value === "string") flags.set(name, value);
+    else if (value === true) flags.set(name, true);
+  }
+  return { flags, positionals: parsed.positionals };
+}
+
+/** parseArgs' error, in this CLI's words. */
+function usageProblem(e: Error & { code?: string }, options: Options, command: string): string {
+  if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const option = /'(-[^'\s]+)'/.exec(e.message)?.[1] ?? "";
+    return `${command}: unknown option ${option}; see catena ${command} --help`;
+  }
+  // "Option '-c, --clients <value>' argument missing", "Option '--json' does not take an argument"
+  const name = /--([\w-]+)/.exec(e.message)?.[1] ?? "";
+  if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && options[name]?.type === "boolean") return `${command}: --${name} takes no value`;
+  if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && /ambiguous/.test(e.message)) return `${command}: --${name} needs a value; one that starts with "-" is written --${name}=VALUE`;
+  if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") return `${command}: --${name} needs a value`;
+  return `${command}: ${e.message.split("\n")[0]}`;
+}
 export function stringFlag(p: Parsed, name: string): string | undefined {
   const v = p.flags.get(name);
   return typeof v === "string" ? v : undefined;
