@@ -2,6 +2,7 @@
 // replication stream. A malformed or unexpected frame gets an ERROR frame and that connection is
 // closed; every other connection carries on, and nothing is written for it.
 
+import { isSystemError } from "../log/options.ts";
 import { CatenaError, ErrorCode } from "../protocol/errors.ts";
 import { PROTOCOL_VERSION } from "../protocol/frame.ts";
 import {
@@ -32,6 +33,14 @@ function clientState(conn: Connection): ClientState {
 
 /** Answers a failed request; closes the connection when the failure was a protocol violation. */
 function refuse(conn: Connection, id: number, e: unknown, log: Logger, who: string): void {
+  if (isSystemError(e)) {
+    // The disk or the OS failed (a full disk, an I/O error): an operating error, said in one line.
+    // The log reports it too; the stream closes, and the peer tries again once it can.
+    log.warn("could not serve a request: the log could not write", { peer: who, error: e.message });
+    conn.send(encodeError(id, new CatenaError(ErrorCode.unavailable, `this node could not write to its log: ${e.message}`)));
+    conn.close();
+    return;
+  }
   const err = e instanceof CatenaError ? e : new CatenaError(ErrorCode.internal, (e as Error).message ?? String(e));
   if (!(e instanceof CatenaError)) log.error("internal error while serving a request", { peer: who, error: String((e as Error).stack ?? e) });
   conn.send(encodeError(id, err));

@@ -6,7 +6,7 @@
 // The middle node's log.dir is a tiny tmpfs (a real full disk); this needs root for mount.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CatenaClient, fetchCluster, type Entry } from "../../src/client/client.ts";
@@ -129,4 +129,9 @@ test("a node whose disk fills reports the failure, the chain goes on without it,
   expect(entries.length).toBe(acked.size);
   const decoder = new TextDecoder();
   for (const e of entries) expect(decoder.decode(e.payload)).toBe(acked.get(e.offset)!);
+
+  // A full disk is an operating error: its log lines carry no stack trace.
+  const middleLog = readFileSync(join(dir, "middle.log"), "utf8");
+  expect(middleLog).not.toContain("internal error");
+  expect(middleLog).not.toMatch(/\n\s+at /);
 }, 120_000);
