@@ -11,12 +11,14 @@ export interface WaitOptions {
   lastSeen?: () => string;
 }
 
+type Truthy<T> = Exclude<T, false | 0 | "" | null | undefined>;
+
 /** Polls `probe` until it returns a truthy value, and returns that value; throws once the deadline passes. */
-export async function waitUntil<T>(probe: () => T | Promise<T>, opts: WaitOptions): Promise<NonNullable<T>> {
+export async function waitUntil<T>(probe: () => T | Promise<T>, opts: WaitOptions): Promise<Truthy<T>> {
   const deadline = performance.now() + opts.timeoutMs;
   for (;;) {
     const value = await probe();
-    if (value) return value as NonNullable<T>;
+    if (value) return value as Truthy<T>;
     if (performance.now() > deadline) {
       const seen = opts.lastSeen ? `; last seen: ${opts.lastSeen()}` : "";
       throw new Error(`${opts.what} within ${opts.timeoutMs} ms${seen}`);
