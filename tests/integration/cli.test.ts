@@ -51,7 +51,7 @@ test("read past the commit end names the valid range", async () => {
   expect(r.stderr).not.toContain("    at ");
 });
 
-test("tail starts at the commit end and follows new entries", async () => {
+test("tail follows new entries from the commit end at its start, each once and in order", async () => {
   const from = JSON.parse((await runCli(["latest", "--json"], { env })).stdout).commitEnd as number;
   const proc = Bun.spawn([BINARY, "tail", "--json"], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
   const out = collectText(proc.stdout);
@@ -77,8 +77,11 @@ test("tail starts at the commit end and follows new entries", async () => {
   expect(await proc.exited).toBe(0);
   await out.ended;
   const printed = out.text().trim().split("\n").map((l) => JSON.parse(l) as { offset: number; payload: string });
-  // From the commit end at its start, every entry once and in order: probes, then "followed".
-  expect(printed.map((e) => e.offset)).toEqual(printed.map((_, i) => from + i));
+  // tail starts at the commit end it reads when it starts, so it skips the probes appended before
+  // that; from there on, every entry once and in order: probes, then "followed".
+  const first = printed[0].offset;
+  expect(first).toBeGreaterThanOrEqual(from);
+  expect(printed.map((e) => e.offset)).toEqual(printed.map((_, i) => first + i));
   expect(printed.at(-1)!.payload).toBe("followed");
   expect(printed.slice(0, -1).every((e) => e.payload.startsWith("probe-"))).toBe(true);
 });
