@@ -2,6 +2,7 @@
 // and record every outcome (send time, ack time, offset, or the error).
 
 import { CatenaClient } from "../../src/client/client.ts";
+import { waitUntil } from "./wait.ts";
 
 export interface AppendRecord {
   value: string;
@@ -52,4 +53,16 @@ export function unavailabilityMs(records: AppendRecord[], at: number): number | 
   let first: number | null = null;
   for (const r of records) if (r.sentAt >= at && r.ackedAt !== null && (first === null || r.ackedAt < first)) first = r.ackedAt;
   return first === null ? null : first - at;
+}
+
+export const ackedCount = (records: AppendRecord[]) => records.filter((r) => r.offset !== null).length;
+
+/** Waits until `count` more appends than now are acknowledged: the load flows through the chain. */
+export async function moreAcked(load: Load, count: number, what: string, timeoutMs = 15_000): Promise<void> {
+  const target = ackedCount(load.records) + count;
+  await waitUntil(() => ackedCount(load.records) >= target, {
+    timeoutMs,
+    what,
+    lastSeen: () => `${ackedCount(load.records)} of ${target} acknowledged; last error: ${load.records.findLast((r) => r.error)?.error ?? "none"}`,
+  });
 }

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli, startTestCluster } from "../helpers/cluster.ts";
+import { BINARY, runCli, startTestCluster } from "../helpers/cluster.ts";
+import { collectText, waitUntil } from "../helpers/wait.ts";
 
 let cluster: Awaited<ReturnType<typeof startTestCluster>>;
 let env: Record<string, string>;
@@ -50,21 +51,39 @@ test("read past the commit end names the valid range", async () => {
   expect(r.stderr).not.toContain("    at ");
 });
 
-test("tail follows new entries", async () => {
-  const proc = Bun.spawn([join(import.meta.dir, "../../dist/catena"), "tail", "--json"], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
-  await Bun.sleep(500);
-  await runCli(["append", "followed"], { env });
-  const reader = proc.stdout.getReader();
-  let text = "";
-  const deadline = Date.now() + 5000;
-  while (!text.includes("followed") && Date.now() < deadline) {
-    const chunk = await Promise.race([reader.read(), Bun.sleep(5000).then(() => null)]);
-    if (!chunk || chunk.done) break;
-    text += new TextDecoder().decode(chunk.value);
+test("tail follows new entries from the commit end at its start, each once and in order", async () => {
+  const from = JSON.parse((await runCli(["latest", "--json"], { env })).stdout).commitEnd as number;
+  const proc = Bun.spawn([BINARY, "tail", "--json"], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const out = collectText(proc.stdout);
+  const err = collectText(proc.stderr);
+  const lastSeen = () => `stdout ${JSON.stringify(out.text())}, stderr ${JSON.stringify(err.text())}`;
+  try {
+    // tail says nothing until it is subscribed, so append probes until the first one is printed:
+    // from then on it is following, and an entry appended after that must reach it.
+    let probes = 0;
+    await waitUntil(
+      async () => {
+        if (out.text().includes('"payload":"probe-')) return true;
+        expect((await runCli(["append", `probe-${probes++}`], { env })).code).toBe(0);
+        return false;
+      },
+      { timeoutMs: 15_000, pollMs: 200, what: "tail printed none of the entries appended after it started", lastSeen },
+    );
+    expect((await runCli(["append", "followed"], { env })).code).toBe(0);
+    await waitUntil(() => out.text().includes('"payload":"followed"'), { timeoutMs: 10_000, what: "tail did not print an entry appended while it was following", lastSeen });
+  } finally {
+    proc.kill("SIGINT");
   }
-  proc.kill("SIGINT");
   expect(await proc.exited).toBe(0);
-  expect(text).toContain('"payload":"followed"');
+  await out.ended;
+  const printed = out.text().trim().split("\n").map((l) => JSON.parse(l) as { offset: number; payload: string });
+  // tail starts at the commit end it reads when it starts, so it skips the probes appended before
+  // that; from there on, every entry once and in order: probes, then "followed".
+  const first = printed[0].offset;
+  expect(first).toBeGreaterThanOrEqual(from);
+  expect(printed.map((e) => e.offset)).toEqual(printed.map((_, i) => first + i));
+  expect(printed.at(-1)!.payload).toBe("followed");
+  expect(printed.slice(0, -1).every((e) => e.payload.startsWith("probe-"))).toBe(true);
 });
 
 test("status --json is the master's /v1/cluster document; plain status names every node", async () => {

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { checkLogs, waitForCluster, type Cluster } from "../helpers/checks.ts";
 import { startTestCluster } from "../helpers/cluster.ts";
-import { startLoad, unavailabilityMs } from "../helpers/load.ts";
+import { moreAcked, startLoad, unavailabilityMs } from "../helpers/load.ts";
 
 async function settle(cluster: Cluster, survivors: string[]): Promise<void> {
   await waitForCluster(cluster, (d) => survivors.every((id) => {
@@ -19,11 +19,11 @@ describe.each(["head", "middle", "tail"] as const)("kill -9 the %s under load", 
     const cluster = await startTestCluster();
     try {
       const load = await startLoad(cluster.masterUrl, 4, 8);
-      await Bun.sleep(1000);
+      await moreAcked(load, 500, "the load did not start");
       const killedAt = performance.now();
       await cluster.signal(victim, "SIGKILL");
       await waitForCluster(cluster, (d) => !d.chains[0].members.includes(victim), 5000, `${victim} was not removed`);
-      await Bun.sleep(1500);
+      await moreAcked(load, 500, `appends did not go on without the ${victim}`);
       await load.stop();
       const window = unavailabilityMs(load.records, killedAt);
       console.log(`write unavailability after kill -9 of the ${victim}: ${window === null ? "none measured" : `${Math.round(window)} ms`}; ${load.records.filter((r) => r.offset !== null).length} appends acknowledged, ${load.records.filter((r) => r.error).length} failed`);

@@ -8,7 +8,7 @@ import { CatenaError, ErrorCode } from "../../src/protocol/errors.ts";
 import { decodeEntries, encodeRead } from "../../src/protocol/messages.ts";
 import { iterateRecords } from "../../src/protocol/record.ts";
 import { startTestCluster } from "../helpers/cluster.ts";
-import { startLoad } from "../helpers/load.ts";
+import { moreAcked, startLoad } from "../helpers/load.ts";
 import { checkLogs, waitForCluster } from "../helpers/checks.ts";
 
 test("SIGSTOP the tail past its lease: once it resumes it serves no stale read", async () => {
@@ -51,19 +51,16 @@ test("kill -9 the master during a reconfiguration; restarted, it resumes the sam
   const cluster = await startTestCluster();
   try {
     const load = await startLoad(cluster.masterUrl, 4, 8);
-    await Bun.sleep(500);
+    await moreAcked(load, 200, "the load did not start");
     const before = await waitForCluster(cluster, () => true, 1000, "");
     await cluster.signal("middle", "SIGKILL");
     const during = await waitForCluster(cluster, (d) => d.chains[0].epoch > before.chains[0].epoch, 5000, "no reconfiguration");
     await cluster.signal("master", "SIGKILL");
-    await Bun.sleep(300);
     cluster.restart("master");
     const after = await waitForCluster(cluster, (d) => d.nodes.filter((n) => n.state === "serving").length === 2, 10_000, "the restarted master did not see the survivors");
     expect(after.chains[0].epoch).toBeGreaterThanOrEqual(during.chains[0].epoch);
     expect(after.chains[0].members).toEqual(["head", "tail"]);
-    const ackedBefore = load.records.filter((r) => r.offset !== null).length;
-    await Bun.sleep(1000);
-    expect(load.records.filter((r) => r.offset !== null).length).toBeGreaterThan(ackedBefore);
+    await moreAcked(load, 200, "appends did not go on under the restarted master");
     await load.stop();
     expect(load.records.filter((r) => r.error).length).toBe(0);
     await waitForCluster(cluster, (d) => ["head", "tail"].every((id) => {
@@ -81,12 +78,12 @@ test("a fourth node joins a running chain under load: it syncs, then becomes the
   const cluster = await startTestCluster({ replicationFactor: 4, nodes: 3 });
   try {
     const load = await startLoad(cluster.masterUrl, 4, 8);
-    await Bun.sleep(1000);
+    await moreAcked(load, 500, "the load did not start");
     cluster.addNode("fourth");
     const doc = await waitForCluster(cluster, (d) => d.chains[0].members.length === 4, 20_000, "the fourth node did not become a member");
     expect(doc.chains[0].members).toEqual(["head", "middle", "tail", "fourth"]);
     expect(doc.events.some((e) => e.kind === "syncing")).toBe(true);
-    await Bun.sleep(500);
+    await moreAcked(load, 200, "appends did not go on through the four-node chain");
     await load.stop();
     expect(load.records.filter((r) => r.error).length).toBe(0);
     const all = ["head", "middle", "tail", "fourth"];

@@ -9,6 +9,7 @@ import { CatenaClient } from "../../src/client/client.ts";
 import { freePort } from "../../src/cli/cluster-runner.ts";
 import { waitForCluster } from "../helpers/checks.ts";
 import { runCli, startTestCluster } from "../helpers/cluster.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 let cluster: Awaited<ReturnType<typeof startTestCluster>>;
 let env: Record<string, string>;
@@ -68,10 +69,13 @@ test("a forged heartbeat claiming a huge commit end is refused or bounded, and n
   const forged = (r: Record<string, number>) => post("/v1/nodes/heartbeat", JSON.stringify({ id: "tail", chains: [{ chainId: 1, epoch, logEnd: 1e12, durableEnd: 1e12, ackableEnd: 1e12, commitEnd: 1e12, bytes: 0, ...r }] }));
   expect((await forged({ logEnd: 5 })).status).toBe(400);
   for (let i = 0; i < 5; i++) await forged({});
-  await Bun.sleep(1500);
+  // Wait for a save of the commit floor made after the forged heartbeats: one that covers appends
+  // acknowledged after them (the floor is saved at most once a second).
+  for (let i = 0; i < 20; i++) await client.append(`floor-after-${i}`);
   const { commitEnd } = await client.latest();
-  const saved = JSON.parse(readFileSync(statePath(), "utf8"));
-  expect(saved.chains[0].commitFloor ?? 0).toBeLessThanOrEqual(commitEnd);
+  const savedFloor = () => (JSON.parse(readFileSync(statePath(), "utf8")).chains[0].commitFloor ?? 0) as number;
+  await waitUntil(() => savedFloor() >= commitEnd, { timeoutMs: 10_000, what: `the master did not save a commit floor of ${commitEnd}`, lastSeen: () => `${savedFloor()}` });
+  expect(savedFloor()).toBeLessThanOrEqual((await client.latest()).commitEnd);
   client.close();
 });
 

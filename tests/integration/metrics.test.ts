@@ -64,8 +64,12 @@ test("every node: offsets, counters, fsync and uncommitted entries; the head: on
     const batches = sampleOf(m, "catena_batches_total", labels);
     expect(batches).toBeGreaterThan(0);
     expect(batches).toBeLessThanOrEqual(APPENDS);
-    expect(sampleOf(m, "catena_fsync_seconds_count", labels)).toBeGreaterThan(0);
-    expect(sampleOf(m, "catena_fsync_seconds_sum", labels)).toBeGreaterThanOrEqual(0);
+    const fsyncs = sampleOf(m, "catena_fsync_seconds_count", labels);
+    expect(fsyncs).toBeGreaterThan(0);
+    // Each fsync takes some time, and under a second here: in seconds, not milliseconds.
+    const fsyncSeconds = sampleOf(m, "catena_fsync_seconds_sum", labels);
+    expect(fsyncSeconds).toBeGreaterThan(0);
+    expect(fsyncSeconds).toBeLessThan(fsyncs);
     const commits = sampleOf(m, "catena_commit_latency_seconds_count", labels);
     // Only the head times batches: each batch it wrote, once, when it learned of its commit.
     expect(commits).toBe(node === "head" ? batches : 0);
@@ -85,7 +89,14 @@ test("the master: chains, epochs, reconfigurations, nodes by state, heartbeat ag
   expect(epoch).toBeGreaterThanOrEqual(3);
   expect(sampleOf(m, "catena_nodes", { state: "serving" })).toBe(3);
   for (const state of ["syncing", "standby", "failed"]) expect(sampleOf(m, "catena_nodes", { state })).toBe(0);
-  for (const node of NODES) expect(sampleOf(m, "catena_node_heartbeat_age_seconds", { node })).toBeGreaterThanOrEqual(0);
+  // Every node is serving, so each heard from within the failure timeout: in seconds, not ms.
+  const failureTimeoutSeconds = Number((await fetchCluster(cluster.masterUrl)).failureTimeoutMs) / 1000;
+  expect(failureTimeoutSeconds).toBeGreaterThan(0);
+  for (const node of NODES) {
+    const age = sampleOf(m, "catena_node_heartbeat_age_seconds", { node });
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThan(failureTimeoutSeconds);
+  }
 });
 
 test("/health and /health/ready answer on the master and every node", async () => {

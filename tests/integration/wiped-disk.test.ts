@@ -9,7 +9,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { checkLogs, waitForCluster } from "../helpers/checks.ts";
 import { startTestCluster } from "../helpers/cluster.ts";
-import { startLoad } from "../helpers/load.ts";
+import { moreAcked, startLoad } from "../helpers/load.ts";
 
 /**
  * Under load, kills the head, wipes its data directory and restarts it at once (within the failure
@@ -22,13 +22,13 @@ async function wipeHeadAndRestart(sync: "always" | "none", noticed: (e: { kind: 
   const cluster = await startTestCluster({ sync, masterSettings: { failure_timeout_ms: 4000 } });
   try {
     const load = await startLoad(cluster.masterUrl, 4, 8);
-    await Bun.sleep(1500);
+    await moreAcked(load, 500, "the load did not start");
     await cluster.signal("head", "SIGKILL");
     rmSync(join(cluster.dir, "head"), { recursive: true, force: true });
     cluster.restart("head");
     const left = await waitForCluster(cluster, (d) => d.events.some(noticed), 10_000, what);
     expect(left.chains[0].members).toEqual(["middle", "tail"]);
-    await Bun.sleep(1000);
+    await moreAcked(load, 300, "appends did not go on once the wiped head left the chain");
     await load.stop();
     expect(load.records.filter((r) => r.error).length).toBe(0);
     await waitForCluster(cluster, (d) => d.chains[0].members.join() === "middle,tail,head", 20_000, "the wiped head did not sync back in as the tail");

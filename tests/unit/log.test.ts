@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { Log, type LogOptions, LogRangeError } from "../../src/log/log.ts";
 import { RECORD_HEADER_BYTES, dataView, encodeRecordInto, iterateRecords } from "../../src/protocol/record.ts";
+import { waitUntil } from "../helpers/wait.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -295,14 +296,22 @@ test("the next segment's zeros are paced by the active segment's writes; a roll 
     const names = fs.readdirSync(dir).filter((name) => name.endsWith(".prealloc.tmp"));
     return names.length === 0 ? -1 : fs.statSync(path.join(dir, names[0])).size;
   };
-  await Bun.sleep(200);
-  // An idle log: the zeros stop a chunk past the lead instead of filling the whole file.
-  expect(preparedSize()).toBeGreaterThan(0);
-  expect(preparedSize()).toBeLessThanOrEqual(192 * 1024);
+  // An idle log: the zeros stop a chunk past the lead instead of filling the whole file. They stop
+  // at once, so each look, from the first zeros on, must be within the bound.
+  const idleSizes = new Set<number>();
+  await waitUntil(() => {
+    idleSizes.add(preparedSize());
+    return preparedSize() >= 128 * 1024;
+  }, { timeoutMs: 5000, pollMs: 5, what: "the next segment was not zeroed up to two chunks", lastSeen: () => `${preparedSize()} bytes` });
+  // Then 100 ms more, about as long as the first two chunks took: no further chunk goes in.
+  for (let i = 0; i < 20; i++) {
+    await Bun.sleep(5);
+    idleSizes.add(preparedSize());
+  }
+  expect(Math.max(...idleSizes)).toBeLessThanOrEqual(192 * 1024);
   // Writes pull the zeros along.
   while (log.bytes < 512 * 1024) appendSizes(log, [1000]);
-  await Bun.sleep(300);
-  expect(preparedSize()).toBeGreaterThan(512 * 1024);
+  await waitUntil(() => preparedSize() > 512 * 1024, { timeoutMs: 5000, pollMs: 5, what: "writes did not pull the zeros past 512 KiB", lastSeen: () => `${preparedSize()} bytes` });
   expect(preparedSize()).toBeLessThanOrEqual((512 + 192) * 1024);
   // Filling the rest in one go rolls before the zeros are done: the new segment is sized but
   // sparse, the roll does not wait, and the paced file carries on for the roll after.

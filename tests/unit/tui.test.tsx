@@ -3,11 +3,12 @@
 
 import { describe, expect, test } from "bun:test";
 import { render } from "ink-testing-library";
-import { useReducer, type Dispatch } from "react";
+import { useEffect, useReducer, type Dispatch } from "react";
 import type { ClusterDocument } from "../../src/client/cluster-document.ts";
 import { Screen } from "../../tui/components/screen.tsx";
 import { useKeys, type DemoControls } from "../../tui/hooks/use-keys.ts";
 import { initialState, reduce, type Action, type TuiState } from "../../tui/state.ts";
+import { waitUntil } from "../helpers/wait.ts";
 import { MASTER, T0, apply, healthy, node, status, steadyState } from "./tui-fixtures.ts";
 
 const strip = (s: string | undefined) => (s ?? "").replace(/\x1b\[[0-9;]*m/g, "");
@@ -109,64 +110,90 @@ describe("frames", () => {
   });
 });
 
-function Harness({ initial, demo, expose }: { initial: TuiState; demo?: DemoControls; expose?: (d: Dispatch<Action>) => void }) {
+function Harness({ initial, demo, expose, committed }: { initial: TuiState; demo?: DemoControls; expose?: (d: Dispatch<Action>) => void; committed?: (s: TuiState) => void }) {
   const [state, dispatch] = useReducer(reduce, initial);
   expose?.(dispatch);
   useKeys(state, dispatch, demo, () => T0);
+  // Effects run after Ink has written the frame of this render: the state seen here is on screen.
+  useEffect(() => committed?.(state), [state, committed]);
   return <Screen state={state} columns={80} rows={24} retryMs={1000} />;
 }
 
 const keys = { down: "\u001B[B", up: "\u001B[A", enter: "\r", escape: "\u001B" };
-/** Lets React and Ink render after input. Generous, since the full test run loads the machine. */
-const settle = () => Bun.sleep(60);
+
+interface Mounted {
+  app: ReturnType<typeof render>;
+  /** The frame on screen when the effects of its render had run: the key handler then sees the
+   * state that frame shows. Ink writes a frame before React runs effects, so a key typed between
+   * the two would reach the handler of the render before. */
+  settledFrame: string | null;
+  /** The state of that render. */
+  settledState: TuiState | null;
+}
+
+function mount(props: { initial: TuiState; demo?: DemoControls; expose?: (d: Dispatch<Action>) => void }): Mounted {
+  const mounted: Mounted = { app: undefined as unknown as Mounted["app"], settledFrame: null, settledState: null };
+  const committed = (s: TuiState) => {
+    mounted.settledState = s;
+    mounted.settledFrame = mounted.app ? strip(mounted.app.lastFrame()) : null;
+  };
+  mounted.app = render(<Harness {...props} committed={committed} />);
+  // The first render's effects may run inside render(), before `app` is known.
+  if (mounted.settledState) committed(mounted.settledState);
+  return mounted;
+}
+
+/** Waits until the frame on screen passes `check` and its render has settled, and returns it. The
+ * deadline is generous, since the full test run loads the machine; a frame that never comes fails
+ * the test with the last one seen. */
+function frameWhere(m: Mounted, check: (frame: string) => boolean, what: string): Promise<string> {
+  const frame = () => strip(m.app.lastFrame());
+  return waitUntil(() => (m.settledFrame === frame() && check(frame()) ? frame() : null), { timeoutMs: 5000, pollMs: 5, what, lastSeen: frame });
+}
+
+const selected = (id: string) => (frame: string) => lineOf(frame, id).startsWith(`› ${id}`);
 
 describe("keys", () => {
   test("↑/↓ move the selection; enter shows the node's details from its /v1/status; esc closes them", async () => {
     const initial = apply(steadyState(), { type: "status", at: T0, nodeId: "middle", status: status(30_999, 3_099_900), reason: null });
-    const app = render(<Harness initial={initial} />);
-    await settle();
-    expect(lineOf(strip(app.lastFrame()), "head")).toStartWith("› head");
-    app.stdin.write(keys.down);
-    await settle();
-    expect(lineOf(strip(app.lastFrame()), "middle")).toStartWith("› middle");
-    app.stdin.write(keys.down);
-    app.stdin.write(keys.down);
-    await settle();
-    expect(lineOf(strip(app.lastFrame()), "tail")).toStartWith("› tail");
-    app.stdin.write(keys.up);
-    await settle();
-    app.stdin.write(keys.enter);
-    await settle();
-    const details = strip(app.lastFrame());
+    const app = mount({ initial });
+    await frameWhere(app, selected("head"), "the head was not selected at first");
+    app.app.stdin.write(keys.down);
+    await frameWhere(app, selected("middle"), "↓ did not select the middle");
+    app.app.stdin.write(keys.down);
+    app.app.stdin.write(keys.down);
+    await frameWhere(app, selected("tail"), "↓ ↓ did not stop at the tail");
+    app.app.stdin.write(keys.up);
+    await frameWhere(app, selected("middle"), "↑ did not select the middle");
+    app.app.stdin.write(keys.enter);
+    const details = await frameWhere(app, (f) => f.includes("data dir"), "enter did not show the middle's details");
     expect(details).toContain("data dir  /var/lib/catena/x");
     expect(details).toContain("sync      always");
     expect(details).toContain("segments  2 · 3.1MB");
     expect(details).toMatch(/client    127\.0\.0\.1:\d+\nreplicate 127\.0\.0\.1:\d+\nadmin     127\.0\.0\.1:\d+/);
     expect(details).not.toContain("EVENTS");
-    app.stdin.write(keys.escape);
-    await settle();
-    expect(strip(app.lastFrame())).toContain("EVENTS");
-    app.unmount();
+    app.app.stdin.write(keys.escape);
+    await frameWhere(app, (f) => f.includes("EVENTS") && !f.includes("data dir"), "esc did not close the details");
+    app.app.unmount();
   });
 
   test("p freezes the screen while the feed goes on, and p again shows the present", async () => {
     let dispatch: Dispatch<Action> = () => {};
-    const app = render(<Harness initial={steadyState()} expose={(d) => (dispatch = d)} />);
-    await settle();
-    app.stdin.write("p");
-    await settle();
-    const paused = strip(app.lastFrame());
-    expect(paused).toContain("PAUSED");
+    const app = mount({ initial: steadyState(), expose: (d) => (dispatch = d) });
+    await frameWhere(app, (f) => f.includes("head ━▶ middle ━▶ tail"), "the chain was not drawn");
+    app.app.stdin.write("p");
+    const paused = await frameWhere(app, (f) => f.includes("PAUSED"), "p did not pause");
     expect(paused).toContain("p resume");
-    dispatch({ type: "cluster", at: T0 + 200, snapshot: middleFailed(40_000) });
-    await settle();
-    expect(strip(app.lastFrame())).toBe(paused);
-    app.stdin.write("p");
-    await settle();
-    const live = strip(app.lastFrame());
-    expect(live).not.toContain("PAUSED");
+    const failure = middleFailed(40_000);
+    dispatch({ type: "cluster", at: T0 + 200, snapshot: failure });
+    // Not "nothing changed after a while": the render that holds the new snapshot has been written.
+    await waitUntil(() => app.settledState?.live.cluster === failure, { timeoutMs: 5000, pollMs: 5, what: "the paused screen did not render the new snapshot" });
+    expect(strip(app.app.lastFrame())).toBe(paused);
+    app.app.stdin.write("p");
+    const live = await frameWhere(app, (f) => !f.includes("PAUSED"), "p again did not resume");
     expect(lineOf(live, "middle")).toContain("failed");
-    app.unmount();
+    expect(live).toContain("head ━▶ tail");
+    app.app.unmount();
   });
 
   test("demo keys act on the selected node and toggle the load; without a demo they do nothing", async () => {
@@ -180,30 +207,28 @@ describe("keys", () => {
       startLoad: () => void calls.push("load on"),
       stopLoad: () => void calls.push("load off"),
     };
-    const app = render(<Harness initial={steadyState(100, true)} demo={demo} />);
-    await settle();
-    expect(strip(app.lastFrame())).toContain("k kill  r restart  l start load");
-    app.stdin.write(keys.down);
-    await settle();
-    app.stdin.write("k");
-    await settle();
-    expect(strip(app.lastFrame())).toContain("killed middle (SIGKILL)");
-    app.stdin.write("r");
-    await settle();
-    expect(strip(app.lastFrame())).toContain("restarting middle failed: middle is still running");
-    app.stdin.write("l");
-    await settle();
-    expect(strip(app.lastFrame())).toContain("l stop load");
-    app.stdin.write("l");
-    for (let i = 0; i < 50 && calls.length < 4; i++) await settle();
+    const app = mount({ initial: steadyState(100, true), demo });
+    await frameWhere(app, (f) => f.includes("k kill  r restart  l start load"), "the demo keys were not listed");
+    app.app.stdin.write(keys.down);
+    await frameWhere(app, selected("middle"), "↓ did not select the middle");
+    app.app.stdin.write("k");
+    await frameWhere(app, (f) => f.includes("killed middle (SIGKILL)"), "k did not kill the middle");
+    app.app.stdin.write("r");
+    await frameWhere(app, (f) => f.includes("restarting middle failed: middle is still running"), "r did not report the failed restart");
+    app.app.stdin.write("l");
+    await frameWhere(app, (f) => f.includes("l stop load"), "l did not start the load");
+    app.app.stdin.write("l");
+    await frameWhere(app, (f) => f.includes("l start load"), "l again did not stop the load");
     expect(calls).toEqual(["kill middle", "restart middle", "load on", "load off"]);
-    app.unmount();
+    app.app.unmount();
 
-    const plain = render(<Harness initial={steadyState()} />);
-    await settle();
-    plain.stdin.write("k");
-    await settle();
-    expect(strip(plain.lastFrame())).not.toContain("kill");
-    plain.unmount();
+    // Without a demo, k is ignored: the ↓ typed after it has been handled, so k has been too.
+    const plain = mount({ initial: steadyState() });
+    await frameWhere(plain, selected("head"), "the head was not selected at first");
+    plain.app.stdin.write("k");
+    plain.app.stdin.write(keys.down);
+    const after = await frameWhere(plain, selected("middle"), "↓ after k did not select the middle");
+    expect(after).not.toContain("kill");
+    plain.app.unmount();
   });
 });
