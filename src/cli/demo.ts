@@ -3,11 +3,11 @@
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { CatenaClient, fetchCluster } from "../client/client.ts";
 import { boolFlag, stringFlag, type Parsed } from "./args.ts";
 import { startLocalCluster, type LocalCluster } from "./cluster-runner.ts";
-import { untilSignal } from "./common.ts";
+import { selfCommand, untilSignal } from "./common.ts";
 
 export async function runDemo(p: Parsed): Promise<number> {
   const given = stringFlag(p, "dir");
@@ -53,9 +53,16 @@ async function showTui(cluster: LocalCluster): Promise<string> {
   return reason;
 }
 
+/** A path as a person would type it from here: relative ("./dist/catena") when under the working
+ * directory, else absolute. */
+function shellPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith("..") || isAbsolute(rel) ? path : `./${rel}`;
+}
+
 /** Today's status lines, every 2 s, until Ctrl-C or SIGTERM. */
 async function printStatus(cluster: LocalCluster, wantedTui: boolean): Promise<string> {
-  const bin = process.argv[0].endsWith("catena") ? process.argv[0] : "catena";
+  const bin = selfCommand().map(shellPath).join(" ");
   console.log(`
 The chain is up: head -> middle -> tail, every entry fdatasynced on all three before it is acknowledged.
 Try, in another terminal:

@@ -25,7 +25,8 @@ import { RequestTable } from "./request-table.ts";
 export { fetchCluster, type ClusterDocument } from "./cluster.ts";
 
 export interface ClientOptions {
-  /** The master's URL, e.g. "http://127.0.0.1:7100". */
+  /** The master: a URL ("http://127.0.0.1:7100") or "host:port", as the CLI takes it (then https
+   * when `ca` is given, else http). */
   master: string;
   chainId?: number;
   /** Identifies this client's appends for deduplication; random by default. */
@@ -148,7 +149,10 @@ export class CatenaClient {
   private readonly timer: ReturnType<typeof setInterval>;
   private closed = false;
 
-  private constructor(readonly options: ClientOptions) {
+  readonly options: ClientOptions;
+
+  private constructor(options: ClientOptions) {
+    this.options = { ...options, master: masterUrlOf(options) };
     this.clientId = options.clientId ?? randomClientId();
     this.chainId = options.chainId ?? 1;
     this.timeoutMs = options.requestTimeoutMs ?? 30_000;
@@ -213,6 +217,8 @@ export class CatenaClient {
   /** Committed entries from `from`. An empty result at the commit end; an error past it. */
   read(from: number, limits: { maxEntries?: number; maxBytes?: number } = {}): Promise<ReadResult> {
     const q = { chainId: this.chainId, from, maxEntries: limits.maxEntries ?? 1000, maxBytes: limits.maxBytes ?? 1 << 20 };
+    const bad = rangeProblem("read: from", from, 0) ?? rangeProblem("read: maxEntries", q.maxEntries, 1) ?? rangeProblem("read: maxBytes", q.maxBytes, 1);
+    if (bad) return Promise.reject(bad);
     return this.atTail(async (tail) => {
       const reply = decodeEntries(await tail.request((id) => encodeRead(id, q)));
       return { entries: toEntries(reply.records), commitEnd: reply.commitEnd, startOffset: reply.startOffset };
@@ -230,6 +236,8 @@ export class CatenaClient {
    * that end the subscription.
    */
   subscribe(from: number, onEntries: (entries: Entry[]) => void, onError: (err: CatenaError) => void = () => {}): Subscription {
+    const bad = rangeProblem("subscribe: from", from, 0);
+    if (bad) throw bad;
     let next = from;
     let stopped = false;
     let current: { conn: NodeConnection; id: number } | null = null;
@@ -516,4 +524,15 @@ function toEntries(records: Uint8Array): Entry[] {
   const out: Entry[] = [];
   for (const r of iterateRecords(records)) out.push({ offset: r.offset, payload: r.payload });
   return out;
+}
+
+/** "host:port" becomes a URL, as the CLI's --master does. */
+function masterUrlOf(options: ClientOptions): string {
+  if (options.master.includes("://")) return options.master;
+  return `${options.ca ? "https" : "http"}://${options.master}`;
+}
+
+/** An argument the protocol cannot carry is the caller's mistake: said here, not as a frame error. */
+function rangeProblem(what: string, value: number, min: number): RangeError | null {
+  return Number.isSafeInteger(value) && value >= min ? null : new RangeError(`${what} must be an integer of at least ${min}, up to 2^53 - 1; got ${value}`);
 }

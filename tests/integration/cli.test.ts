@@ -131,3 +131,17 @@ test("a bad config or a bad flag: one line naming the problem, exit code 2", asy
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the client library takes the master as host:port, as the CLI does, and says RangeError for arguments out of range", async () => {
+  const { CatenaClient } = await import("../../src/client/client.ts");
+  const client = await CatenaClient.connect({ master: cluster.masterUrl.replace(/^http:\/\//, "") });
+  try {
+    expect((await client.latest()).commitEnd).toBeGreaterThan(0);
+    await expect(client.read(-1)).rejects.toThrow(RangeError);
+    await expect(client.read(0, { maxEntries: 0 })).rejects.toThrow("read: maxEntries must be an integer of at least 1");
+    await expect(client.read(2 ** 60)).rejects.toThrow(RangeError);
+    expect(() => client.subscribe(1.5, () => {})).toThrow(RangeError);
+  } finally {
+    client.close();
+  }
+});

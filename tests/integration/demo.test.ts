@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { BINARY, runCli } from "../helpers/cluster.ts";
 
 test("demo starts master, head, middle and tail, serves appends, and stops cleanly on SIGTERM", async () => {
@@ -22,6 +22,11 @@ test("demo starts master, head, middle and tail, serves appends, and stops clean
     expect(master).toBeDefined();
     const appended = await runCli(["append", "--json", "hello"], { env: { CATENA_MASTER: master! } });
     expect(appended.stdout).toBe('{"offset":0,"payload":"hello"}\n');
+    // The commands it prints run as printed (the binary's own path, not a "catena" on PATH).
+    const printed = /^\s+(\S+) read --from 0/m.exec(text)?.[1];
+    expect(resolve(printed!)).toBe(BINARY);
+    const read = Bun.spawnSync([printed!, "read", "--from", "0"], { env: { ...process.env, CATENA_MASTER: master! } });
+    expect(read.stdout.toString()).toBe("0\thello\n");
     reader.releaseLock();
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
