@@ -66,6 +66,9 @@ export class Downstream {
   private inflightBytes = 0;
   private lastDurableSent = -1;
   private pendingDurable = -1;
+  /** The chain's commit end last sent down to a syncing successor, and the latest known. */
+  private lastCommitSent = -1;
+  private pendingCommit = -1;
   private retry: ReturnType<typeof setTimeout> | null = null;
   private failures = 0;
 
@@ -105,6 +108,22 @@ export class Downstream {
   announceDurable(end: number): void {
     this.pendingDurable = end;
     if (this.streaming) this.flushDurable();
+  }
+
+  /**
+   * To a syncing successor only: the chain's commit end (COMMIT, down the chain). What it copied
+   * below it is committed, so the successor records it, and its next handshake (a reconnect, a new
+   * epoch) keeps that much of the copy instead of starting again.
+   */
+  announceCommit(end: number): void {
+    this.pendingCommit = end;
+    if (this.streaming) this.flushCommit();
+  }
+
+  private flushCommit(): void {
+    if (!this.host.successorSyncing() || this.pendingCommit <= this.lastCommitSent || !this.conn) return;
+    this.conn.send(encodeWatermark(FrameType.commit, { chainId: this.host.chainId, epoch: this.host.epoch(), offset: this.pendingCommit }));
+    this.lastCommitSent = this.pendingCommit;
   }
 
   private flushDurable(): void {
@@ -154,6 +173,7 @@ export class Downstream {
       this.sentEnd = end;
     }
     this.flushDurable();
+    this.flushCommit();
     if (this.host.forwardBeforeLocalWrite) conn.flushNow();
   }
 
@@ -245,6 +265,7 @@ export class Downstream {
         this.streaming = true;
         this.sentEnd = decision.from;
         this.lastDurableSent = -1;
+        this.lastCommitSent = -1;
         this.host.log.info("replicating to successor", { successor: this.successorId, from: decision.from, to: ours });
         this.pump();
     }

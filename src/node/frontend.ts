@@ -164,6 +164,12 @@ export function replicationHandler(nodes: ReplicaLookup, log: Logger, auth: Port
           const d = decodeWatermark(frame);
           return replica.durableFromUpstream(conn, d.epoch, d.offset);
         }
+        if (type === FrameType.commit) {
+          // Down the chain only to a syncing node: the chain's commit end (see Downstream.announceCommit).
+          const c = decodeWatermark(frame);
+          if (c.chainId !== replica.chainId) throw new CatenaError(ErrorCode.badFrame, `COMMIT for chain ${c.chainId} on a stream of chain ${replica.chainId}`);
+          return replica.commitFromUpstream(conn, c.epoch, c.offset);
+        }
         if (type === FrameType.truncate) {
           const t = decodeWatermark(frame);
           replica.truncate(conn, t.epoch, t.offset).catch((e) => {

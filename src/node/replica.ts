@@ -83,6 +83,8 @@ export class Replica {
   private durableSeen = false;
   private commitFloor = 0;
   private lastSyncProgress = -1;
+  /** Syncing: the chain's commit end as the predecessor (the tail) last sent it down. */
+  private upstreamCommit = 0;
   private readonly commitFile: CommitFile;
   private batch: PendingAppend[] = [];
   private readonly pendingAppends: PendingAppends;
@@ -176,6 +178,7 @@ export class Replica {
     this.commitFloor = 0;
     this.log.zeroFill = this.role !== "syncing";
     this.lastSyncProgress = -1;
+    this.upstreamCommit = 0;
     // Every new epoch starts a fresh replication stream: the handshake re-learns where the
     // successor's log ends (it may be a different node, at a different address, or have lost an
     // unsynced tail), and the successor refuses streams from an older epoch.
@@ -191,6 +194,8 @@ export class Replica {
     if (this.role === "none" || this.role === "syncing") this.endSubscriptions(`node ${this.config.nodeId} left chain ${this.chainId} (epoch ${this.epoch}); subscribe at the new tail`);
     this.logger.info("chain layout applied", { chain: this.chainId, epoch: this.epoch, role: this.role, successor: successor?.id ?? null, predecessor: this.predecessorId });
     this.apply(this.marks.reposition(this.isHead, this.isTail));
+    // A new syncing successor hears the commit end at once, not only at the next commit.
+    if (this.successorSyncing && this.isTail) this.downstream?.announceCommit(this.commitEnd);
     // Only the head knows its DURABLE value at once; any other node waits for its predecessor's
     // (durableFromUpstream). A placeholder (the minimum with an upstream value of 0) would let the
     // successor take "a DURABLE arrived" for "the commit end is known" and serve commit end 0.
@@ -417,6 +422,7 @@ export class Replica {
     this.stats.appends += end - first;
     this.stats.appendBytes += frame.length - REPLICATE_HEADER_BYTES;
     this.stats.batches++;
+    if (this.upstreamCommit > 0) this.recordCopiedCommit();
     if (!this.sync.syncsEachAppend) this.localProgress();
   }
 
@@ -472,6 +478,7 @@ export class Replica {
     // upstream, and what was already forwarded downstream.
     this.apply(this.marks.localTruncated(this.ackableEnd()));
     this.lastSyncProgress = -1;
+    this.upstreamCommit = Math.min(this.upstreamCommit, offset);
     this.restartDownstream();
     this.logger.warn("truncated entries the chain does not have", { chain: this.chainId, from: offset, droppedTo: before });
     if (conn === this.upstream && conn.isOpen) conn.send(this.describeLog(0));
@@ -501,6 +508,21 @@ export class Replica {
     if (first) this.downstream?.announceDurable(this.marks.prefixDurable);
   }
 
+  /**
+   * A syncing node hears the chain's commit end from the tail it copies from. Everything it holds
+   * came from that tail's stream in this epoch (the handshake dropped what was unchecked), so what
+   * lies below the commit end is committed: it is recorded, and kept at the next handshake.
+   */
+  commitFromUpstream(conn: Connection, epoch: number, end: number): void {
+    if (conn !== this.upstream || epoch !== this.epoch || this.role !== "syncing") return;
+    if (end > this.upstreamCommit) this.upstreamCommit = end;
+    this.recordCopiedCommit();
+  }
+
+  private recordCopiedCommit(): void {
+    if (this.role === "syncing" && this.upstreamCommit > 0) this.commitFile.advance(Math.min(this.upstreamCommit, this.log.endOffset));
+  }
+
   upstreamClosed(conn: Connection): void {
     if (conn === this.upstream) this.upstream = null;
   }
@@ -518,6 +540,7 @@ export class Replica {
   private committed(from: number, to: number): void {
     this.commitTimer.committed(to, performance.now());
     this.commitFile.advance(to);
+    if (this.successorSyncing) this.downstream?.announceCommit(to);
     this.pendingAppends.committed(to);
     if (this.isTail) this.acknowledge(from, to);
     while (this.recent.length > 0 && this.recent[0].end <= to) this.recentBytes -= this.recent.shift()!.frame.length;
