@@ -480,7 +480,11 @@ export class Replica {
     this.lastSyncProgress = -1;
     this.upstreamCommit = Math.min(this.upstreamCommit, offset);
     this.restartDownstream();
-    this.logger.warn("truncated entries the chain does not have", { chain: this.chainId, from: offset, droppedTo: before });
+    // A syncing node is told this for entries it could not show to be the chain's (above its
+    // recorded commit end): they are copied again, which is routine, not a fault.
+    const fields = { chain: this.chainId, from: offset, droppedTo: before };
+    if (this.role === "syncing") this.logger.info("dropped entries the predecessor could not confirm as the chain's; copying them again", fields);
+    else this.logger.warn("truncated entries the chain does not have", fields);
     if (conn === this.upstream && conn.isOpen) conn.send(this.describeLog(0));
   }
 

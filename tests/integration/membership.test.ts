@@ -80,7 +80,7 @@ test("a returning node holding entries the chain does not have is truncated and 
     const tail = await readNodeLog(join(cluster.dir, "tail"));
     expect(tail.map((e) => e.payload)).toEqual(Array.from({ length: 70 }, (_, i) => `good-${i}`));
     const text = await Bun.file(join(cluster.dir, "tail.log")).text();
-    expect(text).toContain("truncated entries the chain does not have");
+    expect(text).toContain("dropped entries the predecessor could not confirm as the chain's");
   } finally {
     await cluster.cleanup();
   }
